@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ClsModule } from 'nestjs-cls';
+import { AppConfig, ConfigModule } from '@forecourt/config';
+import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
+import { DatabaseModule } from '@forecourt/database';
+import { OperationsModule } from '@forecourt/operations';
+import { TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
+import { MIGRATIONS } from '../../../migrations';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** The runtime role's connection to a migrated database. */
+  runtimeDatabaseUrl: string;
+  poolSize?: number;
+}
+
+/** Composes the libraries into the HTTP API. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        ClsModule.forRoot({
+          global: true,
+          middleware: {
+            mount: true,
+            generateId: true,
+            idGenerator: (req: { headers: Record<string, string | string[] | undefined> }) =>
+              String(req.headers[REQUEST_ID_HEADER]),
+          },
+        }),
+        loggingModule(options.config.logLevel),
+        DatabaseModule.forRoot({
+          url: options.runtimeDatabaseUrl,
+          entities: [...TENANT_ENTITIES],
+          migrations: MIGRATIONS,
+          poolSize: options.poolSize,
+        }),
+        OperationsModule,
+        TenantsModule,
+      ],
+    };
+  }
+}

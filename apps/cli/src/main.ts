@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '@forecourt/config';
+import { prepareDatabase } from '@forecourt/database';
+import { MIGRATIONS } from '../../../migrations';
+
+/**
+ * The operator CLI: `npm run cli -- <command>`. Each command exits non-zero with a one-line
+ * reason when it fails.
+ */
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  /** Brings the schema up to date (the API also does this at start-up). */
+  async migrate() {
+    const config = loadConfig();
+    const database = await prepareDatabase(config, MIGRATIONS, {
+      info: (message) => process.stderr.write(`${message}\n`),
+      debug: () => undefined,
+    });
+    await database.close();
+    process.stdout.write('schema is current\n');
+  },
+};
+
+async function main(): Promise<void> {
+  const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+  const [command, ...rest] = positionals;
+  const run = command ? COMMANDS[command] : undefined;
+  if (!run) {
+    throw new Error(`usage: npm run cli -- <${Object.keys(COMMANDS).join('|')}>`);
+  }
+  await run(rest);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message =
+      error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  },
+);

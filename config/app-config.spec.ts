@@ -1,0 +1,88 @@
+import { ConfigError, loadConfig } from './app-config';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, '/srv/forecourt');
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const config = loadConfig({}, '/srv/forecourt');
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: '/srv/forecourt/.data',
+      databaseUrl: null,
+      migrationDatabaseUrl: null,
+      publicUrl: 'http://localhost:3000',
+      masterKey: null,
+      mailDir: '/srv/forecourt/.data/mail',
+      objectStorage: null,
+      backupStorage: null,
+    });
+  });
+
+  it('names PORT when it is not a number', () => {
+    const error = configError({ PORT: 'abc' });
+    expect(error.variable).toBe('PORT');
+    expect(error.message).toBe('PORT: must be a whole number from 1 to 65535 (got "abc")');
+  });
+
+  it('refuses a port out of range', () => {
+    expect(configError({ PORT: '70000' }).variable).toBe('PORT');
+  });
+
+  it('refuses a DATABASE_URL that is not a postgres URL without echoing it', () => {
+    const error = configError({ DATABASE_URL: 'mysql://user:s3cret@db/forecourt' });
+    expect(error.variable).toBe('DATABASE_URL');
+    expect(error.message).not.toContain('s3cret');
+  });
+
+  it('refuses a MASTER_KEY that is not 32 bytes, without echoing it', () => {
+    const short = Buffer.alloc(16, 7).toString('base64');
+    const error = configError({ MASTER_KEY: short });
+    expect(error.message).toBe('MASTER_KEY: must be base64 of exactly 32 bytes');
+  });
+
+  it('accepts a 32-byte MASTER_KEY', () => {
+    const key = Buffer.alloc(32, 9);
+    expect(loadConfig({ MASTER_KEY: key.toString('base64') }).masterKey).toEqual(key);
+  });
+
+  it('names the missing S3 variable when only some are set', () => {
+    const error = configError({ S3_ENDPOINT: 'http://127.0.0.1:9000', S3_BUCKET: 'media' });
+    expect(error.variable).toBe('S3_REGION');
+  });
+
+  it('reads a complete backup bucket', () => {
+    const config = loadConfig({
+      BACKUP_S3_ENDPOINT: 'https://s3.example.test',
+      BACKUP_S3_BUCKET: 'backups',
+      BACKUP_S3_REGION: 'auto',
+      BACKUP_S3_ACCESS_KEY_ID: 'id',
+      BACKUP_S3_SECRET_ACCESS_KEY: 'secret',
+    });
+    expect(config.backupStorage).toEqual({
+      endpoint: 'https://s3.example.test',
+      bucket: 'backups',
+      region: 'auto',
+      accessKeyId: 'id',
+      secretAccessKey: 'secret',
+    });
+  });
+
+  it('refuses MIGRATION_DATABASE_URL without DATABASE_URL', () => {
+    expect(configError({ MIGRATION_DATABASE_URL: 'postgres://owner@db/forecourt' }).variable).toBe(
+      'MIGRATION_DATABASE_URL',
+    );
+  });
+
+  it('derives PUBLIC_URL from PORT', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+});

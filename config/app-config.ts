@@ -1,0 +1,167 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Settings for one S3-compatible bucket (`S3_*` or `BACKUP_S3_*`). */
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The whole validated configuration. Nothing else in Forecourt reads `process.env`. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** null: run the embedded PostgreSQL in `dataDir/pg`. */
+  databaseUrl: string | null;
+  /** The schema owner's connection; null: the same as `databaseUrl` (or the embedded owner). */
+  migrationDatabaseUrl: string | null;
+  publicUrl: string;
+  /** 32 bytes; null: generated once into `dataDir/master.key`. */
+  masterKey: Buffer | null;
+  smtpUrl: string | null;
+  mailDir: string;
+  objectStorage: S3Settings | null;
+  backupStorage: S3Settings | null;
+  stripeWebhookSecret: string | null;
+  razorpayWebhookSecret: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest accepted request body; larger ones answer 413. */
+  bodyLimitBytes: number;
+  /** The `Contact:` of `/.well-known/security.txt` (a mailto: or https: URI). */
+  securityContact: string;
+}
+
+/**
+ * Thrown for a missing or malformed setting. The message is one line that names the variable
+ * and what is wrong with it, and never repeats a secret's value.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'MIGRATION_DATABASE_URL',
+  'MASTER_KEY',
+  'SMTP_URL',
+  'S3_SECRET_ACCESS_KEY',
+  'BACKUP_S3_SECRET_ACCESS_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'RAZORPAY_WEBHOOK_SECRET',
+]);
+
+const port = z.coerce
+  .number({ error: 'must be a whole number from 1 to 65535' })
+  .int('must be a whole number from 1 to 65535')
+  .min(1, 'must be a whole number from 1 to 65535')
+  .max(65535, 'must be a whole number from 1 to 65535');
+
+const postgresUrl = z
+  .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+  .optional();
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const masterKey = z
+  .base64('must be base64')
+  .transform((value) => Buffer.from(value, 'base64'))
+  .refine((key) => key.length === 32, 'must be base64 of exactly 32 bytes')
+  .optional();
+
+const smtpUrl = z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional();
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+});
+
+const byteSize = z.coerce
+  .number({ error: 'must be a whole number of bytes' })
+  .int('must be a whole number of bytes')
+  .min(1024, 'must be at least 1024 bytes');
+
+function parse<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
+  const raw = env[variable];
+  const result = schema.safeParse(raw === '' ? undefined : raw);
+  if (result.success) return result.data;
+  const problem = result.error.issues[0]?.message ?? 'is invalid';
+  const shown = raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(raw)})`;
+  throw new ConfigError(variable, `${problem}${shown}`);
+}
+
+const S3_FIELDS = [
+  ['ENDPOINT', 'endpoint'],
+  ['BUCKET', 'bucket'],
+  ['REGION', 'region'],
+  ['ACCESS_KEY_ID', 'accessKeyId'],
+  ['SECRET_ACCESS_KEY', 'secretAccessKey'],
+] as const;
+
+/** All five `<prefix>*` variables, or none of them. */
+function parseS3(env: Env, prefix: 'S3_' | 'BACKUP_S3_'): S3Settings | null {
+  const present = S3_FIELDS.filter(([suffix]) => (env[prefix + suffix] ?? '') !== '');
+  if (present.length === 0) return null;
+  const missing = S3_FIELDS.find(([suffix]) => (env[prefix + suffix] ?? '') === '');
+  if (missing) {
+    throw new ConfigError(
+      prefix + missing[0],
+      `is required when any ${prefix}* variable is set (all five go together)`,
+    );
+  }
+  parse(env, `${prefix}ENDPOINT`, httpUrl);
+  const settings = {} as S3Settings;
+  for (const [suffix, key] of S3_FIELDS) settings[key] = env[prefix + suffix] as string;
+  return settings;
+}
+
+/** Reads and validates the configuration; throws {@link ConfigError} on the first bad setting. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const listenPort = parse(env, 'PORT', port.default(3000));
+  const host = parse(env, 'HOST', z.string().min(1).default('127.0.0.1'));
+  const dataDir = resolve(cwd, parse(env, 'DATA_DIR', z.string().min(1).default('./.data')));
+  const databaseUrl = parse(env, 'DATABASE_URL', postgresUrl) ?? null;
+  const migrationDatabaseUrl = parse(env, 'MIGRATION_DATABASE_URL', postgresUrl) ?? null;
+  if (migrationDatabaseUrl && !databaseUrl) {
+    throw new ConfigError('MIGRATION_DATABASE_URL', 'is only used together with DATABASE_URL');
+  }
+  const publicUrl = parse(env, 'PUBLIC_URL', httpUrl.default(`http://localhost:${listenPort}`)).replace(
+    /\/+$/,
+    '',
+  );
+  return {
+    port: listenPort,
+    host,
+    dataDir,
+    databaseUrl,
+    migrationDatabaseUrl,
+    publicUrl,
+    masterKey: parse(env, 'MASTER_KEY', masterKey) ?? null,
+    smtpUrl: parse(env, 'SMTP_URL', smtpUrl) ?? null,
+    mailDir: resolve(cwd, parse(env, 'MAIL_DIR', z.string().min(1).default(resolve(dataDir, 'mail')))),
+    objectStorage: parseS3(env, 'S3_'),
+    backupStorage: parseS3(env, 'BACKUP_S3_'),
+    stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
+    razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
+    logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),
+    bodyLimitBytes: parse(env, 'BODY_LIMIT_BYTES', byteSize.default(1024 * 1024)),
+    securityContact: parse(
+      env,
+      'SECURITY_CONTACT',
+      z
+        .string()
+        .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URI')
+        .default(`mailto:security@${new URL(publicUrl).hostname}`),
+    ),
+  };
+}

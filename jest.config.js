@@ -1,0 +1,59 @@
+/**
+ * One Jest run for everything CI runs: unit specs next to the code, service and end-to-end specs
+ * under test/, all against a real PostgreSQL started once by the global set-up.
+ */
+const swc = [
+  '@swc/jest',
+  {
+    swcrc: false,
+    sourceMaps: 'inline',
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+const aliases = {
+  '^@forecourt/config$': '<rootDir>/config/index.ts',
+  '^@forecourt/core$': '<rootDir>/libs/core/src/index.ts',
+  '^@forecourt/database$': '<rootDir>/libs/database/src/index.ts',
+  '^@forecourt/operations$': '<rootDir>/libs/operations/src/index.ts',
+  '^@forecourt/tenants$': '<rootDir>/libs/tenants/src/index.ts',
+  '^@forecourt/test-harness$': '<rootDir>/test/harness/index.ts',
+};
+
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: aliases,
+  rootDir: __dirname,
+};
+
+module.exports = {
+  ...common,
+  globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  maxWorkers: 2,
+  testTimeout: 60_000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs,config}/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'service',
+      testMatch: ['<rootDir>/test/service/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+    },
+  ],
+};

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterLog, EmbeddedCluster } from './embedded-cluster';
+import { DataDirLock } from './data-dir-lock';
+import { clientConfigFromUrl, postgresUrl, userOfUrl } from './database-urls';
+import {
+  assertSafeRuntimeRole,
+  bootstrapEmbeddedRoles,
+  EMBEDDED_DATABASE,
+  EMBEDDED_OWNER_ROLE,
+  EMBEDDED_RUNTIME_ROLE,
+  EmbeddedRoles,
+  grantRuntimeGroup,
+} from './roles';
+import { MigrationClass, migrateSchema } from './schema-migrator';
+
+export interface DatabaseSettings {
+  dataDir: string;
+  databaseUrl: string | null;
+  migrationDatabaseUrl: string | null;
+}
+
+/** A migrated database and the two connections to it; `close` stops what `open` started. */
+export interface PreparedDatabase {
+  runtimeUrl: string;
+  ownerUrl: string;
+  embedded: EmbeddedCluster | null;
+  close(): Promise<void>;
+}
+
+function embeddedRoles(dataDir: string): EmbeddedRoles {
+  const file = join(dataDir, 'pg-roles.secret');
+  if (!existsSync(file)) {
+    const roles: EmbeddedRoles = {
+      ownerPassword: randomBytes(24).toString('hex'),
+      runtimePassword: randomBytes(24).toString('hex'),
+    };
+    writeFileSync(file, JSON.stringify(roles), { mode: 0o600 });
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRoles;
+}
+
+/**
+ * Gets the database ready to serve: with no `DATABASE_URL`, locks `DATA_DIR`, starts the
+ * embedded cluster in `DATA_DIR/pg` and creates its roles; then migrates as the schema owner,
+ * grants the runtime role its group, and refuses a runtime role that could bypass RLS.
+ */
+export async function prepareDatabase(
+  settings: DatabaseSettings,
+  migrations: MigrationClass[],
+  log: ClusterLog,
+): Promise<PreparedDatabase> {
+  let lock: DataDirLock | null = null;
+  let embedded: EmbeddedCluster | null = null;
+  let runtimeUrl: string;
+  let ownerUrl: string;
+
+  const close = async () => {
+    await embedded?.stop();
+    lock?.release();
+  };
+
+  try {
+    if (settings.databaseUrl) {
+      runtimeUrl = settings.databaseUrl;
+      ownerUrl = settings.migrationDatabaseUrl ?? settings.databaseUrl;
+    } else {
+      lock = DataDirLock.acquire(settings.dataDir);
+      embedded = await EmbeddedCluster.start({ directory: join(settings.dataDir, 'pg'), log });
+      const roles = embeddedRoles(settings.dataDir);
+      await bootstrapEmbeddedRoles(embedded.connectionConfig('postgres'), roles);
+      const url = (user: string, password: string) =>
+        postgresUrl('127.0.0.1', embedded!.port, user, password, EMBEDDED_DATABASE);
+      runtimeUrl = url(EMBEDDED_RUNTIME_ROLE, roles.runtimePassword);
+      ownerUrl = url(EMBEDDED_OWNER_ROLE, roles.ownerPassword);
+    }
+
+    const applied = await migrateSchema(ownerUrl, migrations);
+    if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
+    if (userOfUrl(ownerUrl) !== userOfUrl(runtimeUrl)) {
+      await grantRuntimeGroup(clientConfigFromUrl(ownerUrl), userOfUrl(runtimeUrl));
+    }
+    await assertSafeRuntimeRole(clientConfigFromUrl(runtimeUrl));
+    return { runtimeUrl, ownerUrl, embedded, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

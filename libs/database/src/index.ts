@@ -1,0 +1,32 @@
+export { DataDirInUseError, DataDirLock } from './data-dir-lock';
+export { DatabaseHealth, type DatabaseReadiness } from './database-health';
+export { createRuntimeDataSource, DatabaseModule, type DatabaseModuleOptions } from './database.module';
+export { type DatabaseSettings, type PreparedDatabase, prepareDatabase } from './database-setup';
+export { clientConfigFromUrl, postgresUrl, userOfUrl } from './database-urls';
+export {
+  type ClusterLog,
+  EmbeddedCluster,
+  type EmbeddedClusterOptions,
+  EMBEDDED_SUPERUSER,
+  runningServer,
+} from './embedded-cluster';
+export {
+  assertSafeRuntimeRole,
+  bootstrapEmbeddedRoles,
+  EMBEDDED_DATABASE,
+  EMBEDDED_OWNER_ROLE,
+  EMBEDDED_RUNTIME_ROLE,
+  grantRuntimeGroup,
+  RUNTIME_GROUP_ROLE,
+  UnsafeRuntimeRoleError,
+} from './roles';
+export { type MigrationClass, MIGRATIONS_TABLE, migrateSchema } from './schema-migrator';
+export { TenantRepository } from './tenant-repository';
+export { type ScopeSettings, scopeSettings, type TenantScope, TenantScopeError } from './tenant-scope';
+export {
+  NestedTenantTransactionError,
+  TenantTransaction,
+  type TenantTransactionOptions,
+  TenantTransactionRequiredError,
+  type TenantWork,
+} from './tenant-transaction';

@@ -1,0 +1,169 @@
+import { Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { scopeSettings, TenantScope } from './tenant-scope';
+
+/** The open unit of work: one connection, one transaction, the tenant context set. */
+export interface TenantWork {
+  readonly scope: TenantScope;
+  /** TypeORM's manager bound to this transaction's connection. */
+  readonly manager: EntityManager;
+  /** Parameterised SQL on this transaction's connection. */
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface TenantTransactionOptions {
+  /** statement_timeout for this transaction, in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Thrown when tenant data is reached outside a tenant transaction. */
+export class TenantTransactionRequiredError extends Error {
+  constructor() {
+    super('tenant data was accessed outside a tenant transaction (use TenantTransaction.run)');
+    this.name = 'TenantTransactionRequiredError';
+  }
+}
+
+/** Thrown when a tenant transaction is opened inside another one. */
+export class NestedTenantTransactionError extends Error {
+  constructor() {
+    super('a tenant transaction is already open in this context; pass its TenantWork instead');
+    this.name = 'NestedTenantTransactionError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const CURRENT_WORK = Symbol('TenantWork');
+
+// Transaction-local settings (set_config(..., true)): they end with the transaction, so a pooled
+// connection never carries one request's tenant into the next.
+const SET_CONTEXT = `select set_config('app.tenant_id', $1, true), set_config('app.store_ids', $2, true),
+  set_config('app.user_id', $3, true), set_config('statement_timeout', $4, true)`;
+
+function contextParams(scope: TenantScope, options: TenantTransactionOptions): string[] {
+  const settings = scopeSettings(scope);
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return [settings.tenantId, settings.storeIds, settings.userId, String(Math.max(1, Math.floor(timeout)))];
+}
+
+/**
+ * The only way to reach tenant data. A unit of work runs in one explicit transaction on one
+ * connection whose first statement sets the tenant context; row-level security reads it.
+ *
+ * The connections pipeline their queries (pg's pipeline mode): BEGIN and the context statement
+ * go out together with the unit's first query, so setting the context costs no extra round
+ * trip. `statement` sends a whole single-statement unit — BEGIN, context, statement, COMMIT —
+ * in one round trip.
+ */
+@Injectable()
+export class TenantTransaction {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cls: ClsService,
+  ) {}
+
+  /** Runs `work` in a new tenant transaction: committed when it resolves, rolled back if it throws. */
+  async run<T>(
+    scope: TenantScope,
+    work: (tx: TenantWork) => Promise<T>,
+    options: TenantTransactionOptions = {},
+  ): Promise<T> {
+    const params = contextParams(scope, options);
+    if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
+
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const context = Promise.all([client.query('begin'), client.query(SET_CONTEXT, params)]);
+    context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
+    markTransactionOpen(runner, true);
+
+    const tx: TenantWork = {
+      scope,
+      manager: runner.manager,
+      query: (sql, values) => client.query(sql, values),
+    };
+
+    let broken: Error | undefined;
+    try {
+      const result = await this.cls.run({ ifNested: 'inherit' }, () => {
+        this.cls.set(CURRENT_WORK, tx);
+        return work(tx);
+      });
+      await context;
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      const contextFailure = await context.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      try {
+        await client.query('rollback');
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+      }
+      throw contextFailure ?? error;
+    } finally {
+      markTransactionOpen(runner, false);
+      await releaseRunner(runner, broken);
+    }
+  }
+
+  /**
+   * One statement as its own unit of work, in a single round trip. For hot read paths and
+   * single-row writes; anything with more than one statement uses {@link run}.
+   */
+  async statement<R extends QueryResultRow = QueryResultRow>(
+    scope: TenantScope,
+    sql: string,
+    params: unknown[] = [],
+    options: TenantTransactionOptions = {},
+  ): Promise<QueryResult<R>> {
+    const context = contextParams(scope, options);
+    if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
+
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const [begin, settings, result, commit] = await Promise.allSettled([
+      client.query('begin'),
+      client.query(SET_CONTEXT, context),
+      client.query<R>(sql, params),
+      client.query('commit'),
+    ]);
+    const failure = [begin, settings, result, commit].find((outcome) => outcome.status === 'rejected');
+    // After a failed statement PostgreSQL answers COMMIT with ROLLBACK: nothing was kept.
+    const committed = commit.status === 'fulfilled' && commit.value.command === 'COMMIT';
+    await releaseRunner(
+      runner,
+      failure && commit.status === 'rejected' ? (failure.reason as Error) : undefined,
+    );
+    if (failure) throw failure.reason;
+    if (!committed || result.status !== 'fulfilled') throw new Error('tenant statement was not committed');
+    return result.value;
+  }
+
+  /** The unit of work open in this async context; throws when there is none. */
+  current(): TenantWork {
+    const work = this.cls.isActive() ? this.cls.get<TenantWork | undefined>(CURRENT_WORK) : undefined;
+    if (!work) throw new TenantTransactionRequiredError();
+    return work;
+  }
+}
+
+/**
+ * Tells TypeORM's runner that a transaction is open, so `manager.save()` joins it instead of
+ * sending its own BEGIN/COMMIT (which would end ours early).
+ */
+function markTransactionOpen(runner: QueryRunner, open: boolean): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = open;
+  state.transactionDepth = open ? 1 : 0;
+}
+
+/** Returns the connection to the pool; a connection in an unknown state is destroyed instead. */
+async function releaseRunner(runner: QueryRunner, broken: Error | undefined): Promise<void> {
+  const postgresRunner = runner as unknown as { releasePostgresConnection(err?: Error): Promise<void> };
+  await postgresRunner.releasePostgresConnection(broken);
+}

@@ -1,0 +1,33 @@
+import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { DatabaseHealth } from '@forecourt/database';
+import { problem, PROBLEM_CONTENT_TYPE } from '@forecourt/core';
+import type { FastifyReply } from 'fastify';
+import { ReadinessDto } from './readiness.dto';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(private readonly database: DatabaseHealth) {}
+
+  /** The process is up. */
+  @Get('live')
+  @HttpCode(200)
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** The database answers and its schema is current: ready for traffic. */
+  @Get('ready')
+  @ApiOkResponse({ type: ReadinessDto })
+  @ApiServiceUnavailableResponse({ description: 'problem+json with the failing checks' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessDto | object> {
+    const checks = await this.database.readiness();
+    if (checks.database === 'ok' && checks.migrations === 'current') return { status: 'ready', checks };
+    void reply.status(503).header('content-type', PROBLEM_CONTENT_TYPE);
+    const failing = Object.entries(checks)
+      .filter(([, value]) => value !== 'ok' && value !== 'current')
+      .map(([name, value]) => `${name}: ${value}`);
+    return { ...problem(503, 'not-ready', `not ready (${failing.join(', ')})`, reply.request.id), checks };
+  }
+}

@@ -1,0 +1,2 @@
+export { buildOpenApiDocument, serveOpenApi } from './openapi';
+export { OperationsModule } from './operations.module';

@@ -1,0 +1,70 @@
+/* eslint-disable no-restricted-imports --
+   Jest loads the global set-up with Node's own resolver, which knows no @forecourt/* aliases, so
+   it imports the alias-free database files directly. */
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { MIGRATIONS } from '../../migrations';
+import { EmbeddedCluster } from '../../libs/database/src/embedded-cluster';
+import { bootstrapEmbeddedRoles, grantRuntimeGroup } from '../../libs/database/src/roles';
+import { migrateSchema } from '../../libs/database/src/schema-migrator';
+import { CLUSTER_ENV, ClusterInfo, OWNER_ROLE, RUNTIME_ROLE, TEMPLATE_DATABASE, urlFor } from './test-cluster';
+
+declare global {
+  var __FORECOURT_TEST_CLUSTER__: { cluster: EmbeddedCluster | null; directory: string | null } | undefined;
+}
+
+async function adminInfo(): Promise<{ info: Omit<ClusterInfo, 'ownerPassword' | 'runtimePassword'>; cluster: EmbeddedCluster | null; directory: string | null }> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external) {
+    const url = new URL(external);
+    return {
+      info: {
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        adminUser: decodeURIComponent(url.username),
+        adminPassword: decodeURIComponent(url.password),
+      },
+      cluster: null,
+      directory: null,
+    };
+  }
+  const directory = mkdtempSync(join(tmpdir(), 'forecourt-test-'));
+  chmodSync(directory, 0o755); // the server may run as the postgres OS user
+  const cluster = await EmbeddedCluster.start({
+    directory: join(directory, 'pg'),
+    durable: false,
+    log: { info: () => undefined, debug: () => undefined },
+  });
+  return {
+    info: { host: '127.0.0.1', port: cluster.port, adminUser: 'postgres', adminPassword: cluster.superuserPassword },
+    cluster,
+    directory,
+  };
+}
+
+export default async function globalSetup(): Promise<void> {
+  const { info: admin, cluster, directory } = await adminInfo();
+  const info: ClusterInfo = {
+    ...admin,
+    ownerPassword: randomBytes(16).toString('hex'),
+    runtimePassword: randomBytes(16).toString('hex'),
+  };
+  const adminConfig = { host: info.host, port: info.port, user: info.adminUser, password: info.adminPassword };
+  await bootstrapEmbeddedRoles(adminConfig, { ownerPassword: info.ownerPassword, runtimePassword: info.runtimePassword });
+
+  const client = new Client({ ...adminConfig, database: 'postgres' });
+  await client.connect();
+  await client.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+  await client.query(`create database ${TEMPLATE_DATABASE} owner ${OWNER_ROLE}`);
+  await client.end();
+
+  const ownerUrl = urlFor(info, OWNER_ROLE, info.ownerPassword, TEMPLATE_DATABASE);
+  await migrateSchema(ownerUrl, MIGRATIONS);
+  await grantRuntimeGroup({ connectionString: ownerUrl }, RUNTIME_ROLE);
+
+  process.env[CLUSTER_ENV] = JSON.stringify(info);
+  globalThis.__FORECOURT_TEST_CLUSTER__ = { cluster, directory };
+}

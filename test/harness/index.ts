@@ -1,0 +1,2 @@
+export { clusterInfo, createTestDatabase, type TestDatabase, urlFor, RUNTIME_ROLE, OWNER_ROLE } from './test-cluster';
+export { inTenant, seedTenant, seedUser, type SeededTenant, type ScopeForSeed } from './seed';

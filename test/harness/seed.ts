@@ -1,0 +1,79 @@
+import { v7 as newId } from 'uuid';
+import type { Pool, PoolClient } from 'pg';
+
+export interface ScopeForSeed {
+  tenantId: string;
+  stores?: 'all' | string[];
+  userId?: string;
+}
+
+/**
+ * Runs `work` as the runtime role inside a transaction with the tenant context set — the same
+ * settings TenantTransaction sets — so seeding passes through row-level security like the API.
+ */
+export async function inTenant<T>(pool: Pool, scope: ScopeForSeed, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const stores = scope.stores === undefined || scope.stores === 'all' ? '*' : `{${scope.stores.join(',')}}`;
+    await client.query(
+      `select set_config('app.tenant_id', $1, true), set_config('app.store_ids', $2, true), set_config('app.user_id', $3, true)`,
+      [scope.tenantId, stores, scope.userId ?? ''],
+    );
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export interface SeededTenant {
+  id: string;
+  slug: string;
+  storeIds: [string, string];
+  storeNames: [string, string];
+  userIds: string[];
+  emails: string[];
+}
+
+export async function seedUser(
+  pool: Pool,
+  tenantId: string,
+  user: { email: string; name: string; role?: string; userId?: string },
+): Promise<string> {
+  const userId = user.userId ?? newId();
+  await inTenant(pool, { tenantId, userId }, async (client) => {
+    if (!user.userId) {
+      await client.query(`insert into users (id, email, name) values ($1, $2, $3)`, [userId, user.email, user.name]);
+    }
+    await client.query(
+      `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
+      [tenantId, newId(), userId, user.role ?? 'dealer_admin'],
+    );
+  });
+  return userId;
+}
+
+/** A tenant with two stores and two members, every value unique to it (tagged with `tag`). */
+export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant> {
+  const id = newId();
+  const slug = `group-${tag}-${id.slice(-6)}`;
+  const storeIds: [string, string] = [newId(), newId()];
+  const storeNames: [string, string] = [`${tag} North Motors`, `${tag} South Motors`];
+  await inTenant(pool, { tenantId: id }, async (client) => {
+    await client.query(`insert into tenants (id, slug, name) values ($1, $2, $3)`, [id, slug, `${tag} Group`]);
+    for (const [index, storeId] of storeIds.entries()) {
+      await client.query(`insert into stores (tenant_id, id, name) values ($1, $2, $3)`, [id, storeId, storeNames[index]]);
+    }
+  });
+  const emails = [`admin.${tag}.${id.slice(-6)}@example.test`, `sales.${tag}.${id.slice(-6)}@example.test`];
+  const userIds = [
+    await seedUser(pool, id, { email: emails[0]!, name: `${tag} Admin` }),
+    await seedUser(pool, id, { email: emails[1]!, name: `${tag} Seller`, role: 'dealer_sales' }),
+  ];
+  return { id, slug, storeIds, storeNames, userIds, emails };
+}
