@@ -10,13 +10,24 @@ import { MIGRATIONS } from '../../migrations';
 import { EmbeddedCluster } from '../../libs/database/src/embedded-cluster';
 import { bootstrapEmbeddedRoles, grantRuntimeGroup } from '../../libs/database/src/roles';
 import { migrateSchema } from '../../libs/database/src/schema-migrator';
-import { CLUSTER_ENV, ClusterInfo, OWNER_ROLE, RUNTIME_ROLE, TEMPLATE_DATABASE, urlFor } from './test-cluster';
+import {
+  CLUSTER_ENV,
+  ClusterInfo,
+  OWNER_ROLE,
+  RUNTIME_ROLE,
+  TEMPLATE_DATABASE,
+  urlFor,
+} from './test-cluster';
 
 declare global {
   var __FORECOURT_TEST_CLUSTER__: { cluster: EmbeddedCluster | null; directory: string | null } | undefined;
 }
 
-async function adminInfo(): Promise<{ info: Omit<ClusterInfo, 'ownerPassword' | 'runtimePassword'>; cluster: EmbeddedCluster | null; directory: string | null }> {
+async function adminInfo(): Promise<{
+  info: Omit<ClusterInfo, 'ownerPassword' | 'runtimePassword'>;
+  cluster: EmbeddedCluster | null;
+  directory: string | null;
+}> {
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     const url = new URL(external);
@@ -39,7 +50,12 @@ async function adminInfo(): Promise<{ info: Omit<ClusterInfo, 'ownerPassword' | 
     log: { info: () => undefined, debug: () => undefined },
   });
   return {
-    info: { host: '127.0.0.1', port: cluster.port, adminUser: 'postgres', adminPassword: cluster.superuserPassword },
+    info: {
+      host: '127.0.0.1',
+      port: cluster.port,
+      adminUser: 'postgres',
+      adminPassword: cluster.superuserPassword,
+    },
     cluster,
     directory,
   };
@@ -52,8 +68,16 @@ export default async function globalSetup(): Promise<void> {
     ownerPassword: randomBytes(16).toString('hex'),
     runtimePassword: randomBytes(16).toString('hex'),
   };
-  const adminConfig = { host: info.host, port: info.port, user: info.adminUser, password: info.adminPassword };
-  await bootstrapEmbeddedRoles(adminConfig, { ownerPassword: info.ownerPassword, runtimePassword: info.runtimePassword });
+  const adminConfig = {
+    host: info.host,
+    port: info.port,
+    user: info.adminUser,
+    password: info.adminPassword,
+  };
+  await bootstrapEmbeddedRoles(adminConfig, {
+    ownerPassword: info.ownerPassword,
+    runtimePassword: info.runtimePassword,
+  });
 
   const client = new Client({ ...adminConfig, database: 'postgres' });
   await client.connect();

@@ -1,2 +1,10 @@
-export { clusterInfo, createTestDatabase, type TestDatabase, urlFor, RUNTIME_ROLE, OWNER_ROLE } from './test-cluster';
+export {
+  clusterInfo,
+  createTestDatabase,
+  type TestDatabase,
+  urlFor,
+  RUNTIME_ROLE,
+  OWNER_ROLE,
+} from './test-cluster';
 export { inTenant, seedTenant, seedUser, type SeededTenant, type ScopeForSeed } from './seed';
+export { GLOBAL_TABLES, schemaViolations } from './schema-rules';

@@ -11,7 +11,11 @@ export interface ScopeForSeed {
  * Runs `work` as the runtime role inside a transaction with the tenant context set — the same
  * settings TenantTransaction sets — so seeding passes through row-level security like the API.
  */
-export async function inTenant<T>(pool: Pool, scope: ScopeForSeed, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTenant<T>(
+  pool: Pool,
+  scope: ScopeForSeed,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -48,7 +52,11 @@ export async function seedUser(
   const userId = user.userId ?? newId();
   await inTenant(pool, { tenantId, userId }, async (client) => {
     if (!user.userId) {
-      await client.query(`insert into users (id, email, name) values ($1, $2, $3)`, [userId, user.email, user.name]);
+      await client.query(`insert into users (id, email, name) values ($1, $2, $3)`, [
+        userId,
+        user.email,
+        user.name,
+      ]);
     }
     await client.query(
       `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
@@ -65,9 +73,17 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
   const storeIds: [string, string] = [newId(), newId()];
   const storeNames: [string, string] = [`${tag} North Motors`, `${tag} South Motors`];
   await inTenant(pool, { tenantId: id }, async (client) => {
-    await client.query(`insert into tenants (id, slug, name) values ($1, $2, $3)`, [id, slug, `${tag} Group`]);
+    await client.query(`insert into tenants (id, slug, name) values ($1, $2, $3)`, [
+      id,
+      slug,
+      `${tag} Group`,
+    ]);
     for (const [index, storeId] of storeIds.entries()) {
-      await client.query(`insert into stores (tenant_id, id, name) values ($1, $2, $3)`, [id, storeId, storeNames[index]]);
+      await client.query(`insert into stores (tenant_id, id, name) values ($1, $2, $3)`, [
+        id,
+        storeId,
+        storeNames[index],
+      ]);
     }
   });
   const emails = [`admin.${tag}.${id.slice(-6)}@example.test`, `sales.${tag}.${id.slice(-6)}@example.test`];

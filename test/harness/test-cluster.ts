@@ -70,6 +70,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     runtimeUrl: urlFor(info, RUNTIME_ROLE, info.runtimePassword, name),
     ownerUrl: urlFor(info, OWNER_ROLE, info.ownerPassword, name),
     adminUrl: urlFor(info, info.adminUser, info.adminPassword, name),
-    drop: () => asAdmin(info, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () =>
+      asAdmin(info, (client) => client.query(`drop database if exists ${name} with (force)`)).then(
+        () => undefined,
+      ),
   };
 }

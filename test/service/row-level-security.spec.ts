@@ -1,6 +1,13 @@
 import { Client, Pool } from 'pg';
 import { v7 as newId } from 'uuid';
-import { createTestDatabase, inTenant, SeededTenant, seedTenant, seedUser, TestDatabase } from '@forecourt/test-harness';
+import {
+  createTestDatabase,
+  inTenant,
+  SeededTenant,
+  seedTenant,
+  seedUser,
+  TestDatabase,
+} from '@forecourt/test-harness';
 
 /** Tables that hold no tenant data (schema history): everything else must be walled. */
 const NOT_TENANT_DATA = new Set(['schema_migrations']);
@@ -41,8 +48,16 @@ beforeAll(async () => {
   admin = new Pool({ connectionString: db.adminUrl, max: 2 });
   a = await seedTenant(runtime, 'alpha');
   b = await seedTenant(runtime, 'bravo');
-  sharedUserId = await seedUser(runtime, a.id, { email: `shared.${newId()}@example.test`, name: 'Shared Person' });
-  await seedUser(runtime, b.id, { email: 'unused', name: 'unused', userId: sharedUserId, role: 'dealer_manager' });
+  sharedUserId = await seedUser(runtime, a.id, {
+    email: `shared.${newId()}@example.test`,
+    name: 'Shared Person',
+  });
+  await seedUser(runtime, b.id, {
+    email: 'unused',
+    name: 'unused',
+    userId: sharedUserId,
+    role: 'dealer_manager',
+  });
 });
 
 afterAll(async () => {
@@ -77,10 +92,17 @@ describe('with no tenant set', () => {
     const client = await connectRuntime();
     try {
       await client.query('begin');
-      await client.query(`select set_config('app.tenant_id', $1, true), set_config('app.store_ids', '*', true)`, [a.id]);
-      expect(Number((await client.query<{ n: string }>('select count(*) as n from stores')).rows[0]!.n)).toBe(2);
+      await client.query(
+        `select set_config('app.tenant_id', $1, true), set_config('app.store_ids', '*', true)`,
+        [a.id],
+      );
+      expect(Number((await client.query<{ n: string }>('select count(*) as n from stores')).rows[0]!.n)).toBe(
+        2,
+      );
       await client.query('commit');
-      const setting = await client.query<{ value: string | null }>(`select current_setting('app.tenant_id', true) as value`);
+      const setting = await client.query<{ value: string | null }>(
+        `select current_setting('app.tenant_id', true) as value`,
+      );
       expect(setting.rows[0]!.value).toBe('');
 
       for (const table of (await publicTables()).filter((t) => !NOT_TENANT_DATA.has(t))) {
@@ -98,7 +120,9 @@ describe('with tenant A set', () => {
     await inTenant(runtime, { tenantId: a.id }, async (client) => {
       const tenants = await client.query<{ id: string }>('select id from tenants');
       expect(tenants.rows.map((row) => row.id)).toEqual([a.id]);
-      const stores = await client.query<{ tenant_id: string; name: string }>('select tenant_id, name from stores');
+      const stores = await client.query<{ tenant_id: string; name: string }>(
+        'select tenant_id, name from stores',
+      );
       expect(stores.rows.map((row) => row.name).sort()).toEqual([...a.storeNames].sort());
       const memberships = await client.query<{ tenant_id: string }>('select tenant_id from memberships');
       expect(new Set(memberships.rows.map((row) => row.tenant_id))).toEqual(new Set([a.id]));
@@ -120,16 +144,19 @@ describe('with tenant A set', () => {
   it('refuses to insert a row into tenant B', async () => {
     await expect(
       inTenant(runtime, { tenantId: a.id }, (client) =>
-        client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [b.id, newId(), 'Smuggled']),
+        client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+          b.id,
+          newId(),
+          'Smuggled',
+        ]),
       ),
     ).rejects.toThrow(/row-level security/);
     await expect(
       inTenant(runtime, { tenantId: a.id }, (client) =>
-        client.query(`insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, 'dealer_admin', true)`, [
-          b.id,
-          newId(),
-          a.userIds[0],
-        ]),
+        client.query(
+          `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, 'dealer_admin', true)`,
+          [b.id, newId(), a.userIds[0]],
+        ),
       ),
     ).rejects.toThrow(/row-level security/);
   });
@@ -142,10 +169,14 @@ describe('with tenant A set', () => {
     ).rejects.toThrow(/row-level security/);
   });
 
-  it("inserts a value that exists only in tenant B (no uniqueness across tenants)", async () => {
+  it('inserts a value that exists only in tenant B (no uniqueness across tenants)', async () => {
     const reused = b.storeNames[0];
     await inTenant(runtime, { tenantId: a.id }, async (client) => {
-      await client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [a.id, newId(), reused]);
+      await client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+        a.id,
+        newId(),
+        reused,
+      ]);
       const again = await client.query('select 1 from stores where name = $1', [reused]);
       expect(again.rowCount).toBe(1);
       await client.query('delete from stores where name = $1', [reused]);
@@ -199,7 +230,11 @@ describe('store scope', () => {
   it('refuses to create a store outside the scope', async () => {
     await expect(
       inTenant(runtime, { tenantId: a.id, stores: [a.storeIds[0]] }, (client) =>
-        client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [a.id, newId(), 'Out of scope']),
+        client.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+          a.id,
+          newId(),
+          'Out of scope',
+        ]),
       ),
     ).rejects.toThrow(/row-level security/);
   });

@@ -75,7 +75,12 @@ export function toProblem(error: unknown, requestId: string): Problem {
   }
   if (error instanceof DomainError) {
     const domainError = error as DomainError<string>;
-    return problem(domainError.status, domainError.code.replace(/[._]/g, '-'), domainError.message, requestId);
+    return problem(
+      domainError.status,
+      domainError.code.replace(/[._]/g, '-'),
+      domainError.message,
+      requestId,
+    );
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -21,6 +21,8 @@ export interface EmbeddedClusterOptions {
    * Defaults to true.
    */
   durable?: boolean;
+  /** Another PostgreSQL's binaries (tests check the schema on older servers); default: packaged. */
+  binDir?: string;
 }
 
 export const EMBEDDED_SUPERUSER = 'postgres';
@@ -148,7 +150,7 @@ export class EmbeddedCluster {
   static async start(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
     const { directory, log } = options;
     const user = serverOsUser();
-    const bin = reachableBinDir(user);
+    const bin = options.binDir ?? reachableBinDir(user);
     const secretFile = join(dirname(directory), 'pg-superuser.secret');
 
     if (!existsSync(join(directory, 'PG_VERSION'))) {
@@ -307,10 +309,12 @@ export class EmbeddedCluster {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
     const stopped = await Promise.race([
       this.exited?.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 15_000))),
     ]);
+    clearTimeout(timer);
     if (!stopped) {
       this.log.info('embedded PostgreSQL did not stop in 15 s; sending SIGQUIT');
       this.child.kill('SIGQUIT');

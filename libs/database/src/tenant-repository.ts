@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { TenantTransaction, TenantWork } from './tenant-transaction';
 
 /**
@@ -6,6 +7,8 @@ import { TenantTransaction, TenantWork } from './tenant-transaction';
  * with `TenantTransactionRequiredError` when there is none — never silently on another pooled
  * connection without a tenant.
  */
+// @Injectable() records the constructor's parameter types, which subclasses inherit.
+@Injectable()
 export abstract class TenantRepository {
   constructor(private readonly transactions: TenantTransaction) {}
 

@@ -1,0 +1,271 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { ClsModule } from 'nestjs-cls';
+import { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { v7 as newId } from 'uuid';
+import {
+  DatabaseModule,
+  NestedTenantTransactionError,
+  TenantScope,
+  TenantScopeError,
+  TenantTransaction,
+  TenantTransactionRequiredError,
+} from '@forecourt/database';
+import { StoreRepository, TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
+import { createTestDatabase, SeededTenant, seedTenant, TestDatabase } from '@forecourt/test-harness';
+import { MIGRATIONS } from '../../migrations';
+
+let db: TestDatabase;
+let moduleRef: TestingModule;
+let transactions: TenantTransaction;
+let stores: StoreRepository;
+let dataSource: DataSource;
+let seedPool: Pool;
+let a: SeededTenant;
+let b: SeededTenant;
+
+const scopeOf = (tenant: SeededTenant): TenantScope => ({ tenantId: tenant.id, stores: 'all' });
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  seedPool = new Pool({ connectionString: db.runtimeUrl, max: 2 });
+  a = await seedTenant(seedPool, 'alpha');
+  b = await seedTenant(seedPool, 'bravo');
+  moduleRef = await Test.createTestingModule({
+    imports: [
+      ClsModule.forRoot({ global: true }),
+      DatabaseModule.forRoot({
+        url: db.runtimeUrl,
+        entities: TENANT_ENTITIES,
+        migrations: MIGRATIONS,
+        poolSize: 2,
+      }),
+      TenantsModule,
+    ],
+  }).compile();
+  await moduleRef.init();
+  transactions = moduleRef.get(TenantTransaction);
+  stores = moduleRef.get(StoreRepository);
+  dataSource = moduleRef.get(DataSource);
+});
+
+afterAll(async () => {
+  await moduleRef.close();
+  await seedPool.end();
+  await db.drop();
+});
+
+/** The tenant ids of every store row visible to an unfiltered query: RLS alone decides. */
+const visibleStoreTenants = async (scope: TenantScope): Promise<string[]> =>
+  (await transactions.statement<{ tenant_id: string }>(scope, 'select tenant_id from stores')).rows.map(
+    (row) => row.tenant_id,
+  );
+
+describe('TenantTransaction.run', () => {
+  it('commits the work and returns its result', async () => {
+    const created = await transactions.run(scopeOf(a), () => stores.create({ name: `Commit ${newId()}` }));
+    const found = await transactions.run(scopeOf(a), () => stores.findById(created.id));
+    expect(found?.name).toBe(created.name);
+  });
+
+  it('rolls everything back when the work throws midway', async () => {
+    const name = `Rollback ${newId()}`;
+    await expect(
+      transactions.run(scopeOf(a), async () => {
+        await stores.create({ name });
+        throw new Error('midway');
+      }),
+    ).rejects.toThrow('midway');
+    const rows = await transactions.statement(scopeOf(a), 'select 1 from stores where name = $1', [name]);
+    expect(rows.rowCount).toBe(0);
+  });
+
+  it('ends a statement that runs past its timeout and keeps nothing', async () => {
+    const name = `Timeout ${newId()}`;
+    await expect(
+      transactions.run(
+        scopeOf(a),
+        async (tx) => {
+          await stores.create({ name });
+          await tx.query('select pg_sleep(1)');
+        },
+        { timeoutMs: 50 },
+      ),
+    ).rejects.toThrow(/statement timeout/);
+    expect(
+      (await transactions.statement(scopeOf(a), 'select 1 from stores where name = $1', [name])).rowCount,
+    ).toBe(0);
+  });
+
+  it('refuses a scope whose ids are not UUIDs before touching the database', async () => {
+    await expect(
+      transactions.run({ tenantId: "x' or true --", stores: 'all' }, () => Promise.resolve(1)),
+    ).rejects.toThrow(TenantScopeError);
+  });
+
+  it('refuses to open a tenant transaction inside another', async () => {
+    await expect(
+      transactions.run(scopeOf(a), () => transactions.run(scopeOf(b), () => Promise.resolve(1))),
+    ).rejects.toThrow(NestedTenantTransactionError);
+  });
+});
+
+describe('TenantTransaction.statement', () => {
+  it('sees only the scoped tenant', async () => {
+    expect(new Set(await visibleStoreTenants(scopeOf(a)))).toEqual(new Set([a.id]));
+    expect(new Set(await visibleStoreTenants(scopeOf(b)))).toEqual(new Set([b.id]));
+  });
+
+  it('keeps nothing when the statement fails', async () => {
+    const id = newId();
+    await expect(
+      transactions.statement(
+        scopeOf(a),
+        'insert into stores (tenant_id, id, name) values ($1, $2, $3), ($1, $2, $3)',
+        [a.id, id, `Duplicate ${id}`],
+      ),
+    ).rejects.toThrow(/duplicate key/);
+    expect(
+      (await transactions.statement(scopeOf(a), 'select 1 from stores where id = $1', [id])).rowCount,
+    ).toBe(0);
+  });
+
+  it('commits a single-statement write', async () => {
+    const id = newId();
+    await transactions.statement(scopeOf(a), 'insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+      a.id,
+      id,
+      `Single ${id}`,
+    ]);
+    expect(
+      (await transactions.statement(scopeOf(a), 'select 1 from stores where id = $1', [id])).rowCount,
+    ).toBe(1);
+  });
+});
+
+describe('tenant repositories', () => {
+  it('fail loudly outside a tenant transaction', async () => {
+    await expect(stores.listPage(10, null)).rejects.toThrow(TenantTransactionRequiredError);
+    await expect(stores.create({ name: 'Nowhere' })).rejects.toThrow(TenantTransactionRequiredError);
+  });
+
+  it('fail after the transaction that served them has ended', async () => {
+    let escaped: (() => Promise<unknown>) | undefined;
+    await transactions.run(scopeOf(a), () => {
+      escaped = () => stores.listPage(10, null);
+      return Promise.resolve();
+    });
+    await expect(escaped!()).rejects.toThrow(TenantTransactionRequiredError);
+  });
+});
+
+describe('1,000 interleaved transactions for two tenants over a pool of 2 connections', () => {
+  type Outcome = {
+    kind: 'read' | 'commit' | 'fail' | 'rollback' | 'timeout';
+    tenant: SeededTenant;
+    name?: string;
+  };
+
+  async function runOne(index: number): Promise<Outcome> {
+    const tenant = index % 2 === 0 ? a : b;
+    const other = tenant === a ? b : a;
+    const scope = scopeOf(tenant);
+    const name = `Load ${index} ${newId()}`;
+    switch (index % 7) {
+      case 0:
+      case 1: {
+        // Unfiltered reads through both entry points: only row-level security separates tenants.
+        const viaStatement = await visibleStoreTenants(scope);
+        const viaRun = await transactions.run(scope, async (tx) =>
+          (await tx.query<{ tenant_id: string }>('select tenant_id from stores')).rows.map(
+            (row) => row.tenant_id,
+          ),
+        );
+        for (const seen of [...viaStatement, ...viaRun]) expect(seen).toBe(tenant.id);
+        expect(viaStatement.length).toBeGreaterThan(0);
+        return { kind: 'read', tenant };
+      }
+      case 2:
+        await transactions.run(scope, () => stores.create({ name }));
+        return { kind: 'commit', tenant, name };
+      case 3:
+        await expect(
+          transactions.run(scope, async (tx) => {
+            await stores.create({ name });
+            // Fails midway: a write into the other tenant is refused by RLS.
+            await tx.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+              other.id,
+              newId(),
+              name,
+            ]);
+          }),
+        ).rejects.toThrow(/row-level security/);
+        return { kind: 'fail', tenant, name };
+      case 4:
+        await expect(
+          transactions.run(scope, async () => {
+            await stores.create({ name });
+            throw new Error('changed my mind');
+          }),
+        ).rejects.toThrow('changed my mind');
+        return { kind: 'rollback', tenant, name };
+      case 5:
+        await expect(
+          transactions.run(
+            scope,
+            async (tx) => {
+              await stores.create({ name });
+              await tx.query('select pg_sleep(0.2)');
+            },
+            { timeoutMs: 20 },
+          ),
+        ).rejects.toThrow(/statement timeout/);
+        return { kind: 'timeout', tenant, name };
+      default: {
+        const page = await transactions.run(scope, () => stores.listPage(50, null));
+        for (const store of page) expect(store.tenantId).toBe(tenant.id);
+        return { kind: 'read', tenant };
+      }
+    }
+  }
+
+  it('never see each other, keep exactly the committed writes, and leave no tenant on a connection', async () => {
+    const outcomes: Outcome[] = [];
+    const concurrency = 16;
+    for (let start = 0; start < 1000; start += concurrency) {
+      const batch = Array.from({ length: Math.min(concurrency, 1000 - start) }, (_, offset) =>
+        runOne(start + offset),
+      );
+      outcomes.push(...(await Promise.all(batch)));
+    }
+    expect(outcomes).toHaveLength(1000);
+
+    for (const tenant of [a, b]) {
+      const names = new Set(
+        (await transactions.statement<{ name: string }>(scopeOf(tenant), 'select name from stores')).rows.map(
+          (row) => row.name,
+        ),
+      );
+      for (const outcome of outcomes.filter((o) => o.name !== undefined)) {
+        const expected = outcome.kind === 'commit' && outcome.tenant === tenant;
+        expect({ name: outcome.name, kept: names.has(outcome.name!) }).toEqual({
+          name: outcome.name,
+          kept: expected,
+        });
+      }
+    }
+
+    // Both pooled connections, checked out after all of the above: no tenant, no store scope.
+    const runners = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
+    const clients = (await Promise.all(runners.map((runner) => runner.connect()))) as PoolClient[];
+    for (const client of clients) {
+      const { rows } = await client.query<{ tenant: string | null; stores: string | null }>(
+        `select current_setting('app.tenant_id', true) as tenant, current_setting('app.store_ids', true) as stores`,
+      );
+      expect(rows[0]!.tenant ?? '').toBe('');
+      expect(rows[0]!.stores ?? '').toBe('');
+      expect((await client.query('select * from stores')).rowCount).toBe(0);
+    }
+    await Promise.all(runners.map((runner) => runner.release()));
+  });
+});
