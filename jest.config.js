@@ -17,6 +17,22 @@ const swc = [
   },
 ];
 
+// ESM-only packages used by tests are compiled to CommonJS like our own code.
+const swcJs = [
+  '@swc/jest',
+  { swcrc: false, jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } },
+];
+const ESM_PACKAGES = [
+  '@apidevtools',
+  'glob',
+  'path-scurry',
+  'brace-expansion',
+  'minimatch',
+  'lru-cache',
+  'balanced-match',
+  'content-disposition',
+];
+
 const aliases = {
   '^@forecourt/config$': '<rootDir>/config/index.ts',
   '^@forecourt/core$': '<rootDir>/libs/core/src/index.ts',
@@ -28,7 +44,9 @@ const aliases = {
 
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '^.+\\.m?js$': swcJs },
+  // Judged on the innermost node_modules segment, so nested copies of those packages count too.
+  transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper: aliases,
   rootDir: __dirname,
 };

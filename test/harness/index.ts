@@ -8,3 +8,5 @@ export {
 } from './test-cluster';
 export { inTenant, seedTenant, seedUser, type SeededTenant, type ScopeForSeed } from './seed';
 export { GLOBAL_TABLES, schemaViolations } from './schema-rules';
+export { startTestApi, type TestApi } from './api';
+export { ApiProcess, buildProject, embeddedRuntimeUrl, embeddedServerPid, freePort } from './api-process';

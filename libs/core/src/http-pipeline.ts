@@ -25,18 +25,14 @@ export function fastifyOptions(bodyLimitBytes: number): FastifyServerOptions {
 
 /**
  * The request pipeline shared by the API and the end-to-end tests: request id echo, security
- * headers, validation, and problem+json for every error — including those raised while Fastify
- * parses the body, before Nest sees the request. (Unknown routes reach the global filter as
- * Nest's own NotFoundException.)
+ * headers, validation, and problem+json for every error. Nest's Fastify adapter routes body
+ * parsing errors and unknown routes through the global filter too.
  */
 export async function configureHttpPipeline(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  const problems = new ProblemFilter();
-
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
-  fastify.setErrorHandler((error, request, reply) => problems.send(error, request, reply));
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -51,5 +47,5 @@ export async function configureHttpPipeline(app: NestFastifyApplication): Promis
   });
 
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(problems);
+  app.useGlobalFilters(new ProblemFilter());
 }

@@ -3,20 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 import { toProblem } from './to-problem';
 
-/**
- * Sends every error as RFC 9457 problem+json. Used both as Nest's global filter and as Fastify's
- * error handler (body parsing fails before Nest sees the request).
- */
+/** Sends every error as RFC 9457 problem+json, with the request id. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    this.send(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
-  }
-
-  send(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const body = toProblem(error, request.id);
     if (body.status >= 500) {
       // The error object goes to the (redacting) logger only; the client sees a generic detail.

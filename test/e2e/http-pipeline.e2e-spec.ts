@@ -1,0 +1,157 @@
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { startTestApi, TestApi } from '@forecourt/test-harness';
+
+class ProbeDto {
+  @IsString() @MaxLength(50) name!: string;
+  @IsOptional() @IsInt() @Min(0) count?: number;
+}
+
+/** A route with a DTO, to drive the shared pipeline (validation, errors) end to end. */
+@Controller('v1/probe')
+class ProbeController {
+  @Post()
+  echo(@Body() body: ProbeDto): ProbeDto {
+    return body;
+  }
+
+  @Get('crash')
+  crash(): never {
+    throw new Error('connection to postgres://admin:hunter2@db failed');
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+class ProbeModule {}
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startTestApi({ env: { BODY_LIMIT_BYTES: '4096' }, extraImports: [ProbeModule] });
+});
+
+afterAll(async () => {
+  await api.close();
+});
+
+const post = (payload: string, headers: Record<string, string> = {}) =>
+  api.app.inject({
+    method: 'POST',
+    url: '/v1/probe',
+    payload,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+
+function expectProblem(response: Awaited<ReturnType<typeof post>>, status: number) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json<{
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    requestId: string;
+  }>();
+  expect(body.status).toBe(status);
+  for (const member of [body.type, body.title, body.detail]) expect(typeof member).toBe('string');
+  expect(body.requestId).toBe(response.headers['x-request-id']);
+  return body;
+}
+
+describe('request ids', () => {
+  it("echoes the caller's x-request-id", async () => {
+    const response = await post('{"name":"ok"}', { 'x-request-id': 'caller-123' });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['x-request-id']).toBe('caller-123');
+  });
+
+  it('creates one when the caller sends none, or an unsafe one', async () => {
+    for (const headers of [{}, { 'x-request-id': 'bad id with spaces' }]) {
+      const response = await api.app.inject({ method: 'GET', url: '/health/live', headers });
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
+
+describe('errors as problem+json', () => {
+  it('answers a malformed JSON body with 400', async () => {
+    const body = expectProblem(await post('{"name": "unterminated', { 'x-request-id': 'malformed-1' }), 400);
+    expect(body.requestId).toBe('malformed-1');
+  });
+
+  it('answers an unknown field with 400 naming it', async () => {
+    const body = expectProblem(await post('{"name":"ok","isAdmin":true}'), 400);
+    expect((body as unknown as { errors: { field: string; rule: string }[] }).errors).toEqual([
+      expect.objectContaining({ field: 'isAdmin', rule: 'whitelistValidation' }),
+    ]);
+  });
+
+  it('answers a wrong type and a missing field with 400 naming each', async () => {
+    const body = expectProblem(await post('{"count":"seven"}'), 400) as unknown as {
+      errors: { field: string }[];
+    };
+    expect(body.errors.map((error) => error.field).sort()).toEqual(['count', 'count', 'name', 'name']);
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    expectProblem(await post(JSON.stringify({ name: 'x'.repeat(8000) })), 413);
+  });
+
+  it('answers an unknown route with 404', async () => {
+    expectProblem(await api.app.inject({ method: 'GET', url: '/v1/nothing-here' }), 404);
+  });
+
+  it('answers an unexpected failure with a generic 500 that reveals nothing', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/probe/crash' });
+    const body = expectProblem(response, 500);
+    expect(body.detail).toBe('The server could not complete the request');
+    expect(response.body).not.toMatch(/hunter2|postgres:\/\//);
+  });
+});
+
+describe('operational endpoints', () => {
+  it('reports live and ready (database reachable, migrations current)', async () => {
+    expect((await api.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
+    const ready = await api.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'current' } });
+  });
+
+  it('serves a valid OpenAPI document at /docs/json and its UI at /docs', async () => {
+    const document = (await api.app.inject({ method: 'GET', url: '/docs/json' })).json<
+      Record<string, unknown>
+    >();
+    await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
+    expect(Object.keys(document.paths as object)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready']),
+    );
+    const ui = await api.app.inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+  });
+
+  it('exposes request latency histograms at /metrics', async () => {
+    await api.app.inject({ method: 'GET', url: '/health/live' });
+    const metrics = await api.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(metrics.body).toMatch(
+      /http_request_duration_seconds_bucket\{le="[0-9.]+",method="GET",route="\/health\/live",status_code="200"\} [1-9]/,
+    );
+  });
+
+  it('publishes a security contact at /.well-known/security.txt', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toMatch(/^Contact: mailto:\S+$/m);
+    expect(response.body).toMatch(/^Expires: \d{4}-\d\d-\d\dT/m);
+  });
+
+  it('sends security headers (Helmet, HSTS)', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/health/live' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(response.headers['x-frame-options']).toBeDefined();
+  });
+});
