@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { Ctx, type RequestContext } from '@forecourt/core';
 import { startTestApi, TestApi } from '@forecourt/test-harness';
 
 class ProbeDto {
@@ -14,6 +15,11 @@ class ProbeController {
   @Post()
   echo(@Body() body: ProbeDto): ProbeDto {
     return body;
+  }
+
+  @Get('context')
+  context(@Ctx() ctx: RequestContext): RequestContext {
+    return ctx;
   }
 
   @Get('crash')
@@ -71,6 +77,15 @@ describe('request ids', () => {
       const response = await api.app.inject({ method: 'GET', url: '/health/live', headers });
       expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }
+  });
+
+  it('hands the same id to the request context a service receives', async () => {
+    const response = await api.app.inject({
+      method: 'GET',
+      url: '/v1/probe/context',
+      headers: { 'x-request-id': 'ctx-42', 'user-agent': 'probe/1.0' },
+    });
+    expect(response.json()).toEqual({ requestId: 'ctx-42', ip: '127.0.0.1', userAgent: 'probe/1.0' });
   });
 });
 

@@ -69,6 +69,19 @@ describe('npm start on the embedded defaults', () => {
       await api.waitUntilReady();
       expect(await storeNames(tenantId)).toEqual(names);
 
+      // Structured logs carry the request id and never the credentials a request brought.
+      await fetch(api.url('/health/live'), {
+        headers: {
+          'x-request-id': 'log-probe-1',
+          authorization: 'Bearer secret-token-xyz',
+          cookie: 'sid=secret-cookie',
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const line = api.stdout.split('\n').find((entry) => entry.includes('log-probe-1'));
+      expect(JSON.parse(line!)).toMatchObject({ requestId: 'log-probe-1', req: { path: '/health/live' } });
+      expect(api.stdout).not.toMatch(/secret-token-xyz|secret-cookie/);
+
       const second = await ApiProcess.start({ DATA_DIR: dataDir });
       const exit = await second.exited;
       expect(exit.code).not.toBe(0);

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@forecourt/config';
-import { prepareDatabase } from '@forecourt/database';
+import { Client } from 'pg';
+import { openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
 
 /**
@@ -18,6 +19,32 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     });
     await database.close();
     process.stdout.write('schema is current\n');
+  },
+
+  /** Lists the migrations the database has not applied yet, without applying them. */
+  async 'migrate:status'() {
+    const config = loadConfig();
+    const database = await openDatabase(config, { info: () => undefined, debug: () => undefined });
+    const client = new Client({ connectionString: database.ownerUrl });
+    try {
+      await client.connect();
+      const applied = await client
+        .query<{ present: boolean }>(`select to_regclass('schema_migrations') is not null as present`)
+        .then(async ({ rows }) =>
+          rows[0]?.present
+            ? (await client.query<{ name: string }>('select name from schema_migrations')).rows
+            : [],
+        );
+      const pending = await pendingMigrations(() => Promise.resolve(applied), MIGRATIONS);
+      process.stdout.write(
+        pending.length
+          ? `pending: ${pending.join(', ')}\n`
+          : `schema is current (${MIGRATIONS.length} migrations)\n`,
+      );
+    } finally {
+      await client.end();
+      await database.close();
+    }
   },
 };
 

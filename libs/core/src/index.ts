@@ -1,3 +1,4 @@
+export { Ctx } from './ctx.decorator';
 export { DomainError, assertNever } from './domain-error';
 export { configureHttpPipeline, fastifyOptions } from './http-pipeline';
 export { isUuid, newId } from './ids';

@@ -32,14 +32,13 @@ export function loggingModule(level: string) {
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: (req) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
-      customAttributeKeys: { reqId: 'requestId' },
+      // On the request's child logger, so every line logged while serving it carries the id.
+      customProps: (req) => ({ requestId: req.id }),
+      quietReqLogger: true,
       // Query strings may carry tokens (invitation links): log the path only.
       serializers: {
-        req: (req: { method: string; url: string; id: string }) => ({
-          method: req.method,
-          path: req.url.split('?')[0],
-          requestId: req.id,
-        }),
+        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: true,
     },

@@ -21,14 +21,6 @@ export interface DatabaseSettings {
   migrationDatabaseUrl: string | null;
 }
 
-/** A migrated database and the two connections to it; `close` stops what `open` started. */
-export interface PreparedDatabase {
-  runtimeUrl: string;
-  ownerUrl: string;
-  embedded: EmbeddedCluster | null;
-  close(): Promise<void>;
-}
-
 function embeddedRoles(dataDir: string): EmbeddedRoles {
   const file = join(dataDir, 'pg-roles.secret');
   if (!existsSync(file)) {
@@ -41,50 +33,71 @@ function embeddedRoles(dataDir: string): EmbeddedRoles {
   return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRoles;
 }
 
+/** Connections to the configured database; with no `DATABASE_URL`, the embedded one, started. */
+export interface OpenDatabase {
+  runtimeUrl: string;
+  ownerUrl: string;
+  embedded: EmbeddedCluster | null;
+  close(): Promise<void>;
+}
+
 /**
- * Gets the database ready to serve: with no `DATABASE_URL`, locks `DATA_DIR`, starts the
- * embedded cluster in `DATA_DIR/pg` and creates its roles; then migrates as the schema owner,
- * grants the runtime role its group, and refuses a runtime role that could bypass RLS.
+ * Reaches the database without changing its schema: with no `DATABASE_URL`, locks `DATA_DIR`,
+ * starts the embedded cluster in `DATA_DIR/pg` and creates its roles.
+ */
+export async function openDatabase(settings: DatabaseSettings, log: ClusterLog): Promise<OpenDatabase> {
+  if (settings.databaseUrl) {
+    return {
+      runtimeUrl: settings.databaseUrl,
+      ownerUrl: settings.migrationDatabaseUrl ?? settings.databaseUrl,
+      embedded: null,
+      close: () => Promise.resolve(),
+    };
+  }
+  const lock = DataDirLock.acquire(settings.dataDir);
+  let embedded: EmbeddedCluster | null = null;
+  const close = async () => {
+    await embedded?.stop();
+    lock.release();
+  };
+  try {
+    embedded = await EmbeddedCluster.start({ directory: join(settings.dataDir, 'pg'), log });
+    const roles = embeddedRoles(settings.dataDir);
+    await bootstrapEmbeddedRoles(embedded.connectionConfig('postgres'), roles);
+    const url = (user: string, password: string) =>
+      postgresUrl('127.0.0.1', embedded!.port, user, password, EMBEDDED_DATABASE);
+    return {
+      runtimeUrl: url(EMBEDDED_RUNTIME_ROLE, roles.runtimePassword),
+      ownerUrl: url(EMBEDDED_OWNER_ROLE, roles.ownerPassword),
+      embedded,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * Gets the database ready to serve: opens it, migrates as the schema owner, grants the runtime
+ * role its group, and refuses a runtime role that could bypass RLS.
  */
 export async function prepareDatabase(
   settings: DatabaseSettings,
   migrations: MigrationClass[],
   log: ClusterLog,
-): Promise<PreparedDatabase> {
-  let lock: DataDirLock | null = null;
-  let embedded: EmbeddedCluster | null = null;
-  let runtimeUrl: string;
-  let ownerUrl: string;
-
-  const close = async () => {
-    await embedded?.stop();
-    lock?.release();
-  };
-
+): Promise<OpenDatabase> {
+  const database = await openDatabase(settings, log);
   try {
-    if (settings.databaseUrl) {
-      runtimeUrl = settings.databaseUrl;
-      ownerUrl = settings.migrationDatabaseUrl ?? settings.databaseUrl;
-    } else {
-      lock = DataDirLock.acquire(settings.dataDir);
-      embedded = await EmbeddedCluster.start({ directory: join(settings.dataDir, 'pg'), log });
-      const roles = embeddedRoles(settings.dataDir);
-      await bootstrapEmbeddedRoles(embedded.connectionConfig('postgres'), roles);
-      const url = (user: string, password: string) =>
-        postgresUrl('127.0.0.1', embedded!.port, user, password, EMBEDDED_DATABASE);
-      runtimeUrl = url(EMBEDDED_RUNTIME_ROLE, roles.runtimePassword);
-      ownerUrl = url(EMBEDDED_OWNER_ROLE, roles.ownerPassword);
-    }
-
-    const applied = await migrateSchema(ownerUrl, migrations);
+    const applied = await migrateSchema(database.ownerUrl, migrations);
     if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
-    if (userOfUrl(ownerUrl) !== userOfUrl(runtimeUrl)) {
-      await grantRuntimeGroup(clientConfigFromUrl(ownerUrl), userOfUrl(runtimeUrl));
+    if (userOfUrl(database.ownerUrl) !== userOfUrl(database.runtimeUrl)) {
+      await grantRuntimeGroup(clientConfigFromUrl(database.ownerUrl), userOfUrl(database.runtimeUrl));
     }
-    await assertSafeRuntimeRole(clientConfigFromUrl(runtimeUrl));
-    return { runtimeUrl, ownerUrl, embedded, close };
+    await assertSafeRuntimeRole(clientConfigFromUrl(database.runtimeUrl));
+    return database;
   } catch (error) {
-    await close();
+    await database.close();
     throw error;
   }
 }

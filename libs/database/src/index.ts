@@ -1,7 +1,7 @@
 export { DataDirInUseError, DataDirLock } from './data-dir-lock';
 export { DatabaseHealth, type DatabaseReadiness } from './database-health';
 export { createRuntimeDataSource, DatabaseModule, type DatabaseModuleOptions } from './database.module';
-export { type DatabaseSettings, type PreparedDatabase, prepareDatabase } from './database-setup';
+export { type DatabaseSettings, type OpenDatabase, openDatabase, prepareDatabase } from './database-setup';
 export { clientConfigFromUrl, postgresUrl, userOfUrl } from './database-urls';
 export {
   type ClusterLog,
@@ -20,7 +20,7 @@ export {
   RUNTIME_GROUP_ROLE,
   UnsafeRuntimeRoleError,
 } from './roles';
-export { type MigrationClass, MIGRATIONS_TABLE, migrateSchema } from './schema-migrator';
+export { type MigrationClass, MIGRATIONS_TABLE, migrateSchema, pendingMigrations } from './schema-migrator';
 export { TenantRepository } from './tenant-repository';
 export { type ScopeSettings, scopeSettings, type TenantScope, TenantScopeError } from './tenant-scope';
 export {
