@@ -1,5 +1,8 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { startTestApi, TestApi } from '@forecourt/test-harness';
@@ -10,6 +13,7 @@ class ProbeDto {
 }
 
 /** A route with a DTO, to drive the shared pipeline (validation, errors) end to end. */
+@ApiExcludeController()
 @Controller('v1/probe')
 class ProbeController {
   @Post()
@@ -144,6 +148,15 @@ describe('operational endpoints', () => {
     const ui = await api.app.inject({ method: 'GET', url: '/docs' });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toMatch(/text\/html/);
+  });
+
+  it('matches the committed docs/openapi.json, so every API change shows in review', async () => {
+    const document = (await api.app.inject({ method: 'GET', url: '/docs/json' })).json<object>();
+    const committed = join(__dirname, '..', '..', 'docs', 'openapi.json');
+    const current = `${JSON.stringify(document, null, 2)}\n`;
+    // UPDATE_OPENAPI=1 npm test -- http-pipeline rewrites it after a deliberate change.
+    if (process.env.UPDATE_OPENAPI === '1') writeFileSync(committed, current);
+    expect(current).toBe(readFileSync(committed, 'utf8'));
   });
 
   it('exposes request latency histograms at /metrics', async () => {
