@@ -119,7 +119,6 @@ export class InitialSchema1795453200000 implements MigrationInterface {
         constraint memberships_user_key unique (tenant_id, user_id),
         constraint memberships_admin_all_stores check (role <> 'dealer_admin' or all_stores)
       )`);
-    await db.query(`create index memberships_user_idx on memberships (user_id)`);
 
     // --- Row-level security ------------------------------------------------------------------
     for (const table of ['tenants', 'stores', 'users', 'memberships']) {
@@ -156,22 +155,21 @@ export class InitialSchema1795453200000 implements MigrationInterface {
 
     // users: a person is global (one sign-in, memberships in several tenants), so a user row is
     // visible to a transaction acting as that user, or for a tenant the user is a member of.
-    await db.query(`
-      create policy user_access on users as permissive for all to forecourt_runtime
-        using (
-          id = (select app.current_user_id())
-          or exists (
-            select 1 from memberships m
-            where m.user_id = users.id and m.tenant_id = (select app.current_tenant_id())
-          )
-        )
-        with check (
-          id = (select app.current_user_id())
-          or exists (
-            select 1 from memberships m
-            where m.user_id = users.id and m.tenant_id = (select app.current_tenant_id())
-          )
-        )`);
+    // Permissive grants access at all; the identical RESTRICTIVE policy keeps any later
+    // permissive policy from widening it.
+    const userVisible = `
+      id = (select app.current_user_id())
+      or exists (
+        select 1 from memberships m
+        where m.user_id = users.id and m.tenant_id = (select app.current_tenant_id())
+      )`;
+    for (const kind of ['permissive', 'restrictive']) {
+      await db.query(`
+        create policy user_${kind === 'permissive' ? 'access' : 'isolation'} on users as ${kind}
+          for all to forecourt_runtime
+          using (${userVisible})
+          with check (${userVisible})`);
+    }
 
     // The platform's tenant directory: the one cross-tenant read of this schema. A SECURITY
     // DEFINER function owned by the schema owner (who may read tenants through the policy

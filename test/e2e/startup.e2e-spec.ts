@@ -145,8 +145,18 @@ describe('start-up refusals', () => {
       expect(api.stderr).not.toContain(new URL(db.adminUrl).password);
     });
 
-    it('refuses a runtime role that owns the tables', async () => {
+    it('refuses to run as the schema owner when MIGRATION_DATABASE_URL is not a different role', async () => {
       const api = await ApiProcess.start({ DATA_DIR: dataDir, DATABASE_URL: db.ownerUrl });
+      expect((await api.exited).code).not.toBe(0);
+      expect(api.stderr).toMatch(/would also own the schema \(set MIGRATION_DATABASE_URL/);
+    });
+
+    it('refuses a runtime role that owns the tables', async () => {
+      const api = await ApiProcess.start({
+        DATA_DIR: dataDir,
+        DATABASE_URL: db.ownerUrl,
+        MIGRATION_DATABASE_URL: db.adminUrl,
+      });
       expect((await api.exited).code).not.toBe(0);
       expect(api.stderr).toMatch(/owns table/);
     });

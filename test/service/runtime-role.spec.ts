@@ -33,7 +33,7 @@ afterAll(async () => {
   cluster.pathname = '/postgres';
   const client = new Client({ connectionString: cluster.toString() });
   await client.connect();
-  for (const role of createdRoles) await client.query(`drop role if exists ${role}`);
+  for (const role of createdRoles.reverse()) await client.query(`drop role if exists ${role}`);
   await client.end();
 });
 
@@ -55,6 +55,16 @@ describe('the runtime role check at start-up', () => {
     const error = await assertSafeRuntimeRole({ connectionString: db.ownerUrl }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsafeRuntimeRoleError);
     expect((error as Error).message).toMatch(/owns table/);
+  });
+
+  it('refuses a role that may SET ROLE to a BYPASSRLS role', async () => {
+    const privileged = `role_check_${randomBytes(4).toString('hex')}`;
+    await admin.query(`create role ${privileged} nologin bypassrls`);
+    createdRoles.push(privileged);
+    const url = await loginRole('', privileged);
+    await expect(assertSafeRuntimeRole({ connectionString: url })).rejects.toThrow(
+      /which is a superuser or has BYPASSRLS/,
+    );
   });
 
   it('refuses a role that is a member of the table owner', async () => {

@@ -12,6 +12,7 @@ import {
   EMBEDDED_RUNTIME_ROLE,
   EmbeddedRoles,
   grantRuntimeGroup,
+  UnsafeRuntimeRoleError,
 } from './roles';
 import { MigrationClass, migrateSchema } from './schema-migrator';
 
@@ -89,11 +90,18 @@ export async function prepareDatabase(
 ): Promise<OpenDatabase> {
   const database = await openDatabase(settings, log);
   try {
+    const runtimeUser = userOfUrl(database.runtimeUrl);
+    if (runtimeUser === userOfUrl(database.ownerUrl)) {
+      throw new UnsafeRuntimeRoleError(
+        runtimeUser,
+        'would also own the schema (set MIGRATION_DATABASE_URL to the schema owner, a different role)',
+      );
+    }
+    // Refused before migrating too, so a privileged role never gets to change the schema first.
+    await assertSafeRuntimeRole(clientConfigFromUrl(database.runtimeUrl));
     const applied = await migrateSchema(database.ownerUrl, migrations);
     if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
-    if (userOfUrl(database.ownerUrl) !== userOfUrl(database.runtimeUrl)) {
-      await grantRuntimeGroup(clientConfigFromUrl(database.ownerUrl), userOfUrl(database.runtimeUrl));
-    }
+    await grantRuntimeGroup(clientConfigFromUrl(database.ownerUrl), runtimeUser);
     await assertSafeRuntimeRole(clientConfigFromUrl(database.runtimeUrl));
     return database;
   } catch (error) {

@@ -28,7 +28,7 @@ async function withClient<T>(config: ClientConfig, work: (client: Client) => Pro
 
 /**
  * Refuses a runtime role that is a superuser, has BYPASSRLS, owns a table (an owner may switch
- * row-level security off), or may act as a table owner through role membership.
+ * row-level security off), or may become such a role through membership (SET ROLE).
  */
 export async function assertSafeRuntimeRole(runtime: ClientConfig): Promise<void> {
   await withClient(runtime, async (client) => {
@@ -38,6 +38,7 @@ export async function assertSafeRuntimeRole(runtime: ClientConfig): Promise<void
       rolbypassrls: boolean;
       owned: string | null;
       member_of_owner: string | null;
+      member_of_privileged: string | null;
     }>(`
       select r.rolname as role, r.rolsuper, r.rolbypassrls,
         (select c.relname from pg_class c
@@ -47,7 +48,10 @@ export async function assertSafeRuntimeRole(runtime: ClientConfig): Promise<void
         (select o.rolname from pg_class c join pg_roles o on o.oid = c.relowner
           where c.relkind in ('r', 'p') and c.relnamespace = 'public'::regnamespace
             and o.oid <> r.oid and pg_has_role(r.oid, o.oid, 'MEMBER')
-          limit 1) as member_of_owner
+          limit 1) as member_of_owner,
+        (select g.rolname from pg_roles g
+          where g.oid <> r.oid and (g.rolsuper or g.rolbypassrls) and pg_has_role(r.oid, g.oid, 'MEMBER')
+          limit 1) as member_of_privileged
       from pg_roles r where r.rolname = current_user`);
     const role = rows[0];
     if (!role) throw new Error('the runtime role was not found in pg_roles');
@@ -57,6 +61,12 @@ export async function assertSafeRuntimeRole(runtime: ClientConfig): Promise<void
       throw new UnsafeRuntimeRoleError(
         role.role,
         `owns table "${role.owned}" (set MIGRATION_DATABASE_URL to the schema owner's connection)`,
+      );
+    }
+    if (role.member_of_privileged) {
+      throw new UnsafeRuntimeRoleError(
+        role.role,
+        `is a member of "${role.member_of_privileged}", which is a superuser or has BYPASSRLS`,
       );
     }
     if (role.member_of_owner) {

@@ -15,7 +15,6 @@ export class SecurityTxtController {
       `Expires: ${expires}`,
       'Preferred-Languages: en',
       `Canonical: ${config.publicUrl}/.well-known/security.txt`,
-      `Policy: ${config.publicUrl}/docs`,
       '',
     ].join('\n');
   }
