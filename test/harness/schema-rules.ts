@@ -96,14 +96,15 @@ export async function schemaViolations(db: ClientBase): Promise<string[]> {
       select tablename as table, roles::text[] as roles, cmd, qual, with_check from pg_policies
       where schemaname = 'public' and permissive = 'RESTRICTIVE'`)
   ).rows;
-  for (const table of [...tenantTables, ...Object.keys(GLOBAL_TABLES).filter((t) => t === 'tenants')]) {
+  const walled = [...tenantTables, ...Object.keys(GLOBAL_TABLES).filter((t) => GLOBAL_TABLES[t] === 'rls')];
+  for (const table of walled) {
     const wall = policies.find(
       (p) =>
         p.table === table &&
         p.cmd === 'ALL' &&
         p.roles.includes('forecourt_runtime') &&
-        /current_tenant_id\(\)/.test(p.qual ?? '') &&
-        /current_tenant_id\(\)/.test(p.with_check ?? ''),
+        /current_(tenant|user)_id\(\)/.test(p.qual ?? '') &&
+        /current_(tenant|user)_id\(\)/.test(p.with_check ?? ''),
     );
     if (!wall)
       violations.push(`${table}: no RESTRICTIVE tenant policy (USING and WITH CHECK) for forecourt_runtime`);
