@@ -46,7 +46,7 @@ describe('npm start on the embedded defaults', () => {
   let names: string[];
 
   it('is ready on a fresh DATA_DIR, and exits 0 within 10 s of SIGTERM, stopping PostgreSQL', async () => {
-    const api = await ApiProcess.start({ DATA_DIR: dataDir });
+    const api = await ApiProcess.start({ DATA_DIR: dataDir }, { viaNpm: true });
     expect(await api.waitUntilReady()).toBe(200);
 
     const pool = new Pool({ connectionString: embeddedRuntimeUrl(dataDir), max: 1 });

@@ -40,9 +40,14 @@ export class ApiProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static async start(env: Record<string, string>): Promise<ApiProcess> {
+  /**
+   * Starts the compiled API; with `viaNpm`, literally `npm start` (which builds first and then
+   * execs node, so signals sent to npm reach the API).
+   */
+  static async start(env: Record<string, string>, options: { viaNpm?: boolean } = {}): Promise<ApiProcess> {
     const port = env.PORT ? Number(env.PORT) : await freePort();
-    const child = spawn(process.execPath, [API_ENTRY], {
+    const [command, args] = options.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, [API_ENTRY]];
+    const child = spawn(command, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
