@@ -33,14 +33,11 @@ const ESM_PACKAGES = [
   'content-disposition',
 ];
 
-const aliases = {
-  '^@forecourt/config$': '<rootDir>/config/index.ts',
-  '^@forecourt/core$': '<rootDir>/libs/core/src/index.ts',
-  '^@forecourt/database$': '<rootDir>/libs/database/src/index.ts',
-  '^@forecourt/operations$': '<rootDir>/libs/operations/src/index.ts',
-  '^@forecourt/tenants$': '<rootDir>/libs/tenants/src/index.ts',
-  '^@forecourt/test-harness$': '<rootDir>/test/harness/index.ts',
-};
+// The @forecourt/* aliases, from tsconfig.json (the one place they are declared for tools).
+const { compilerOptions } = require('./tsconfig.json');
+const aliases = Object.fromEntries(
+  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
+);
 
 const common = {
   testEnvironment: 'node',
