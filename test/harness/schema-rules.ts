@@ -4,7 +4,12 @@ import type { ClientBase } from 'pg';
 export const GLOBAL_TABLES: Record<string, 'rls' | 'no-tenant-data'> = {
   tenants: 'rls', // the root: its id is the tenant id
   users: 'rls', // one person, memberships in several tenants; visible through membership or self
+  sessions: 'rls', // a person's sessions: visible only acting as that user
+  recovery_codes: 'rls', // likewise
   schema_migrations: 'no-tenant-data',
+  key_material: 'no-tenant-data', // wrapped keys: useless without the master key
+  auth_attempts: 'no-tenant-data', // IP addresses and timestamps, for rate limits
+  auth_events: 'no-tenant-data', // sign-in events, no tenant data (moves to the audit trail)
 };
 
 /**

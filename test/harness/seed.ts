@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { v7 as newId } from 'uuid';
 import type { Pool, PoolClient } from 'pg';
 
@@ -62,6 +63,18 @@ export async function seedUser(
       `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
       [tenantId, newId(), userId, user.role ?? 'dealer_admin'],
     );
+    if (!user.userId) {
+      // A person's own rows, so isolation checks cover them with data present.
+      await client.query(
+        `insert into sessions (id, user_id, token_hash, expires_at) values ($1, $2, $3, now() + interval '1 hour')`,
+        [newId(), userId, randomBytes(32)],
+      );
+      await client.query(`insert into recovery_codes (user_id, id, code_hash) values ($1, $2, $3)`, [
+        userId,
+        newId(),
+        randomBytes(32),
+      ]);
+    }
   });
   return userId;
 }
@@ -77,6 +90,11 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
       id,
       slug,
       `${tag} Group`,
+    ]);
+    await client.query(`insert into tenant_keys (tenant_id, id, wrapped_key) values ($1, $2, $3)`, [
+      id,
+      newId(),
+      randomBytes(61),
     ]);
     for (const [index, storeId] of storeIds.entries()) {
       await client.query(`insert into stores (tenant_id, id, name) values ($1, $2, $3)`, [
