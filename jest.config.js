@@ -23,6 +23,8 @@ const swcJs = [
   { swcrc: false, jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } },
 ];
 const ESM_PACKAGES = [
+  '@scure',
+  '@noble',
   '@apidevtools',
   'glob',
   'path-scurry',

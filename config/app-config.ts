@@ -33,6 +33,10 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** The `Contact:` of `/.well-known/security.txt` (a mailto: or https: URI). */
   securityContact: string;
+  /** A session unused for this long ends. */
+  sessionIdleMinutes: number;
+  /** A session ends this long after sign-in, however busy. */
+  sessionAbsoluteHours: number;
 }
 
 /**
@@ -85,6 +89,12 @@ const smtpUrl = z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtp
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
   error: 'must be one of fatal, error, warn, info, debug, trace, silent',
 });
+
+const positiveInt = (unit: string) =>
+  z.coerce
+    .number({ error: `must be a whole number of ${unit}` })
+    .int(`must be a whole number of ${unit}`)
+    .min(1, `must be at least 1 ${unit}`);
 
 const byteSize = z.coerce
   .number({ error: 'must be a whole number of bytes' })
@@ -163,5 +173,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URI')
         .default(`mailto:security@${new URL(publicUrl).hostname}`),
     ),
+    sessionIdleMinutes: parse(env, 'SESSION_IDLE_MINUTES', positiveInt('minutes').default(30)),
+    sessionAbsoluteHours: parse(env, 'SESSION_ABSOLUTE_HOURS', positiveInt('hours').default(12)),
   };
 }

@@ -89,7 +89,12 @@ describe('request ids', () => {
       url: '/v1/probe/context',
       headers: { 'x-request-id': 'ctx-42', 'user-agent': 'probe/1.0' },
     });
-    expect(response.json()).toEqual({ requestId: 'ctx-42', ip: '127.0.0.1', userAgent: 'probe/1.0' });
+    expect(response.json()).toEqual({
+      requestId: 'ctx-42',
+      ip: '127.0.0.1',
+      userAgent: 'probe/1.0',
+      principal: null,
+    });
   });
 });
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import {
   ApiProcess,
-  buildProject,
   createTestDatabase,
   embeddedRuntimeUrl,
   embeddedServerPid,
@@ -16,7 +15,6 @@ import {
 let dataDir: string;
 
 beforeAll(() => {
-  buildProject();
   dataDir = mkdtempSync(join(tmpdir(), 'forecourt-start-'));
   chmodSync(dataDir, 0o755);
 });

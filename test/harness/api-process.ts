@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -6,11 +6,6 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 /** What `npm start` runs once its `prestart` build is done. */
 export const API_ENTRY = join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
-
-/** Compiles the project the way `npm start` does (swc into dist/). */
-export function buildProject(): void {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

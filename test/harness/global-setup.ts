@@ -1,6 +1,7 @@
 /* eslint-disable no-restricted-imports --
    Jest loads the global set-up with Node's own resolver, which knows no @forecourt/* aliases, so
    it imports the alias-free database files directly. */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,8 @@ async function adminInfo(): Promise<{
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Once for the whole run: end-to-end tests start the compiled API and CLI, as npm start does.
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
   const { info: admin, cluster, directory } = await adminInfo();
   const info: ClusterInfo = {
     ...admin,

@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
+import { AuthModule } from '@forecourt/auth';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
+import { CryptoModule } from '@forecourt/crypto';
 import { DatabaseModule } from '@forecourt/database';
 import { OperationsModule } from '@forecourt/operations';
 import { TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
@@ -38,8 +40,10 @@ export class AppModule {
           migrations: MIGRATIONS,
           poolSize: options.poolSize,
         }),
+        CryptoModule,
         OperationsModule,
         TenantsModule,
+        AuthModule,
       ],
     };
   }

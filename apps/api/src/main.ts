@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import pino from 'pino';
+import { PlatformOwners } from '@forecourt/auth';
 import { ConfigError, loadConfig } from '@forecourt/config';
 import { prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info(`Forecourt API listening on http://${config.host}:${config.port} (OpenAPI at /docs)`);
+  if (!(await app.get(PlatformOwners).exists())) {
+    process.stdout.write(
+      'No platform owner exists yet. Create the first one (while the API runs, from this directory):\n' +
+        '  npm run cli -- owner:create --email <email> --name <name> --password-stdin\n',
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

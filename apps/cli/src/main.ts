@@ -1,9 +1,12 @@
 import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
+import { PlatformOwners } from '@forecourt/auth';
 import { ConfigError, loadConfig } from '@forecourt/config';
 import { Client } from 'pg';
 import { openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
+import { CliModule } from './cli.module';
 
 /**
  * The operator CLI: `npm run cli -- <command>`. Each command exits non-zero with a one-line
@@ -48,12 +51,49 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   },
 };
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/**
+ * Creates a platform owner; the password comes from standard input only (never argv, which
+ * other users can see). Works while the API runs on the same DATA_DIR.
+ */
+async function createOwner(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, name: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+    strict: true,
+  });
+  if (!values.email || !values.name || !values['password-stdin']) {
+    throw new Error('usage: owner:create --email <email> --name <name> --password-stdin');
+  }
+  const password = await readStdin();
+  const config = loadConfig();
+  const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, database.runtimeUrl), {
+    logger: false,
+  });
+  try {
+    process.stdout.write(`${await app.get(PlatformOwners).create(values.email, values.name, password)}\n`);
+  } finally {
+    await app.close();
+    await database.close();
+  }
+}
+
+const quiet = { info: () => undefined, debug: () => undefined };
+
 async function main(): Promise<void> {
-  const { positionals } = parseArgs({ allowPositionals: true, strict: false });
-  const [command, ...rest] = positionals;
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'owner:create') return createOwner(rest);
   const run = command ? COMMANDS[command] : undefined;
   if (!run) {
-    throw new Error(`usage: npm run cli -- <${Object.keys(COMMANDS).join('|')}>`);
+    throw new Error(`usage: npm run cli -- <${['owner:create', ...Object.keys(COMMANDS)].join('|')}>`);
   }
   await run(rest);
 }

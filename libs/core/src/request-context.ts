@@ -1,12 +1,23 @@
+export type PlatformRole = 'platform_owner' | 'platform_support';
+
+/** Who an authenticated request acts as: set only from a verified session. */
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  platformRole: PlatformRole | null;
+}
+
 /**
  * What a unit of work acts for. Every service method takes it first, so a reader sees on whose
  * behalf a call runs and a test can build one without an HTTP request. Later capabilities add
- * the authenticated principal, tenant and store scope here.
+ * the tenant and store scope here.
  */
 export interface RequestContext {
   requestId: string;
   ip: string | null;
   userAgent: string | null;
+  /** null until a session guard has verified the caller. */
+  principal: Principal | null;
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';

@@ -2,3 +2,4 @@ export { DecryptionError, open, seal } from './aead';
 export { KeyWrapper } from './envelope';
 export { HmacKeyRing, type RingKey } from './hmac-key-ring';
 export { loadMasterKey, MasterKeyError } from './master-key';
+export { CryptoModule } from './crypto.module';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterLog, EmbeddedCluster } from './embedded-cluster';
+import { ClusterLog, EmbeddedCluster, runningServer } from './embedded-cluster';
+import { isProcessAlive } from './process-liveness';
 import { DataDirLock } from './data-dir-lock';
 import { clientConfigFromUrl, postgresUrl, userOfUrl } from './database-urls';
 import {
@@ -46,7 +47,11 @@ export interface OpenDatabase {
  * Reaches the database without changing its schema: with no `DATABASE_URL`, locks `DATA_DIR`,
  * starts the embedded cluster in `DATA_DIR/pg` and creates its roles.
  */
-export async function openDatabase(settings: DatabaseSettings, log: ClusterLog): Promise<OpenDatabase> {
+export async function openDatabase(
+  settings: DatabaseSettings,
+  log: ClusterLog,
+  options: { shareRunning?: boolean } = {},
+): Promise<OpenDatabase> {
   if (settings.databaseUrl) {
     return {
       runtimeUrl: settings.databaseUrl,
@@ -54,6 +59,10 @@ export async function openDatabase(settings: DatabaseSettings, log: ClusterLog):
       embedded: null,
       close: () => Promise.resolve(),
     };
+  }
+  if (options.shareRunning) {
+    const shared = runningEmbedded(settings.dataDir);
+    if (shared) return shared;
   }
   const lock = DataDirLock.acquire(settings.dataDir);
   let embedded: EmbeddedCluster | null = null;
@@ -80,6 +89,25 @@ export async function openDatabase(settings: DatabaseSettings, log: ClusterLog):
 }
 
 /**
+ * The embedded server a live Forecourt process (the API) runs on this DATA_DIR, for an operator
+ * command to use alongside it; null when none runs. Closing it leaves the server running.
+ */
+function runningEmbedded(dataDir: string): OpenDatabase | null {
+  const holder = DataDirLock.holder(dataDir);
+  const server = runningServer(join(dataDir, 'pg'));
+  if (holder === null || holder === process.pid || !isProcessAlive(holder) || !server) return null;
+  const roles = embeddedRoles(dataDir);
+  const url = (user: string, password: string) =>
+    postgresUrl('127.0.0.1', server.port, user, password, EMBEDDED_DATABASE);
+  return {
+    runtimeUrl: url(EMBEDDED_RUNTIME_ROLE, roles.runtimePassword),
+    ownerUrl: url(EMBEDDED_OWNER_ROLE, roles.ownerPassword),
+    embedded: null,
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
  * Gets the database ready to serve: opens it, migrates as the schema owner, grants the runtime
  * role its group, and refuses a runtime role that could bypass RLS.
  */
@@ -87,8 +115,9 @@ export async function prepareDatabase(
   settings: DatabaseSettings,
   migrations: MigrationClass[],
   log: ClusterLog,
+  options: { shareRunning?: boolean } = {},
 ): Promise<OpenDatabase> {
-  const database = await openDatabase(settings, log);
+  const database = await openDatabase(settings, log, options);
   try {
     const runtimeUser = userOfUrl(database.runtimeUrl);
     if (runtimeUser === userOfUrl(database.ownerUrl)) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TenantTransaction, TenantWork } from './tenant-transaction';
+import { TenantTransaction, TenantTransactionRequiredError, TenantWork } from './tenant-transaction';
 
 /**
  * Base of every repository over tenant tables. It has no connection of its own: each method
@@ -14,5 +14,12 @@ export abstract class TenantRepository {
 
   protected get tx(): TenantWork {
     return this.transactions.current();
+  }
+
+  /** The open transaction's tenant; a transaction acting only as a user has none to offer. */
+  protected get tenantId(): string {
+    const tenantId = this.tx.scope.tenantId;
+    if (tenantId === null) throw new TenantTransactionRequiredError();
+    return tenantId;
   }
 }

@@ -19,7 +19,16 @@ describe('scopeSettings', () => {
     expect(scopeSettings({ tenantId, stores: [] }).storeIds).toBe('{}');
   });
 
+  it('renders a user acting outside any tenant with no tenant and no stores', () => {
+    expect(scopeSettings({ tenantId: null, stores: [], userId: storeA })).toEqual({
+      tenantId: '',
+      storeIds: '',
+      userId: storeA,
+    });
+  });
+
   it.each([
+    ['no tenant and no user', { tenantId: null, stores: [] }],
     ['a tenant id that is not a UUID', { tenantId: "x' or true --", stores: 'all' }],
     ['an empty tenant id', { tenantId: '', stores: 'all' }],
     ['a store id that is not a UUID', { tenantId, stores: [storeA, '*'] }],

@@ -5,7 +5,8 @@ import { isUuid } from '@forecourt/core';
  * membership, never from headers, body or query.
  */
 export interface TenantScope {
-  readonly tenantId: string;
+  /** null: no tenant — a user acting on their own rows (sign-in, sessions) and nothing else. */
+  readonly tenantId: string | null;
   /** 'all': every store of the tenant; otherwise exactly these stores (possibly none). */
   readonly stores: 'all' | readonly string[];
   /** The acting user, when there is one (lets a user read their own global user row). */
@@ -32,11 +33,17 @@ export interface ScopeSettings {
  * instead of matching nothing (or, worse, something).
  */
 export function scopeSettings(scope: TenantScope): ScopeSettings {
-  if (!isUuid(scope.tenantId)) throw new TenantScopeError('tenantId must be a UUID');
+  if (scope.tenantId === null) {
+    if (!isUuid(scope.userId)) throw new TenantScopeError('a scope without a tenant must act as a user');
+  } else if (!isUuid(scope.tenantId)) {
+    throw new TenantScopeError('tenantId must be a UUID');
+  }
   if (scope.userId != null && !isUuid(scope.userId)) throw new TenantScopeError('userId must be a UUID');
   let storeIds: string;
   if (scope.stores === 'all') {
     storeIds = '*';
+  } else if (scope.tenantId === null) {
+    storeIds = '';
   } else if (Array.isArray(scope.stores)) {
     const stores: readonly unknown[] = scope.stores;
     if (!stores.every(isUuid)) throw new TenantScopeError('every store id must be a UUID');
@@ -44,5 +51,5 @@ export function scopeSettings(scope: TenantScope): ScopeSettings {
   } else {
     throw new TenantScopeError("stores must be 'all' or a list of store ids");
   }
-  return { tenantId: scope.tenantId.toLowerCase(), storeIds, userId: scope.userId ?? '' };
+  return { tenantId: scope.tenantId?.toLowerCase() ?? '', storeIds, userId: scope.userId ?? '' };
 }

@@ -13,7 +13,7 @@ export interface NewStore {
 export class StoreRepository extends TenantRepository {
   async create(store: NewStore): Promise<Store> {
     const values = {
-      tenantId: this.tx.scope.tenantId,
+      tenantId: this.tenantId,
       id: newId(),
       name: store.name,
       brands: store.brands ?? [],
@@ -26,7 +26,7 @@ export class StoreRepository extends TenantRepository {
   async listPage(limit: number, afterId: string | null): Promise<Store[]> {
     const query = this.tx.manager
       .createQueryBuilder(Store, 'store')
-      .where('store.tenant_id = :tenantId', { tenantId: this.tx.scope.tenantId })
+      .where('store.tenant_id = :tenantId', { tenantId: this.tenantId })
       .orderBy('store.id', 'ASC')
       .limit(limit);
     if (afterId) query.andWhere('store.id > :afterId', { afterId });
@@ -34,6 +34,6 @@ export class StoreRepository extends TenantRepository {
   }
 
   async findById(id: string): Promise<Store | null> {
-    return this.tx.manager.findOne(Store, { where: { tenantId: this.tx.scope.tenantId, id } });
+    return this.tx.manager.findOne(Store, { where: { tenantId: this.tenantId, id } });
   }
 }

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuthController } from './auth.controller';
+import { AuthEvents } from './auth-events';
+import { AuthService } from './auth.service';
+import { KeyStore } from './key-store';
+import { PasswordHasher } from './password-hasher';
+import { PlatformOwners } from './platform-owners';
+import { SessionGuard } from './session.guard';
+import { Sessions } from './sessions';
+
+@Module({
+  controllers: [AuthController],
+  providers: [AuthService, AuthEvents, KeyStore, PasswordHasher, PlatformOwners, SessionGuard, Sessions],
+  exports: [KeyStore, PlatformOwners, SessionGuard, Sessions],
+})
+export class AuthModule {}

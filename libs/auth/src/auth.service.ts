@@ -1,0 +1,202 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { newId, type Principal, type RequestContext } from '@forecourt/core';
+import { open, seal } from '@forecourt/crypto';
+import { TenantScope, TenantTransaction } from '@forecourt/database';
+import { DataSource } from 'typeorm';
+import { AuthError, AuthErrorCode } from './auth-error';
+import { AuthEvents } from './auth-events';
+import { KeyStore } from './key-store';
+import { PasswordHasher } from './password-hasher';
+import { IssuedSession, Sessions } from './sessions';
+import { sha256, signToken, verifyToken } from './signed-token';
+import { acceptedTotpStep, newTotpSecret, totpUri } from './totp';
+
+const MFA_TOKEN_TTL_MS = 5 * 60_000;
+const RECOVERY_CODES = 10;
+
+export interface SignInStep {
+  status: 'mfa_enrollment_required' | 'mfa_required';
+  mfaToken: string;
+}
+
+export interface Me {
+  user: { id: string; email: string; name: string };
+  platformRole: 'platform_owner' | 'platform_support' | null;
+  memberships: { tenantId: string; role: string; allStores: boolean; storeIds: string[] }[];
+}
+
+const asUser = (userId: string): TenantScope => ({ tenantId: null, stores: [], userId });
+const mfaSecretContext = (userId: string) => `user:${userId}:mfa-secret`;
+
+/** Readable one-time recovery codes: 10 characters of an unambiguous alphabet (50 bits). */
+function recoveryCode(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  return Array.from(randomBytes(10), (byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+/** Password + mandatory TOTP sign-in, per the contract in shared/API.md. */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly transactions: TenantTransaction,
+    private readonly passwords: PasswordHasher,
+    private readonly keys: KeyStore,
+    private readonly sessions: Sessions,
+    private readonly events: AuthEvents,
+  ) {}
+
+  /** Step one. Unknown e-mail and wrong password fail alike, in about the same time. */
+  async login(ctx: RequestContext, email: string, password: string): Promise<SignInStep> {
+    const [candidate] = await this.dataSource.query<
+      { id: string; password_hash: string | null; status: string; mfa_enabled: boolean }[]
+    >('select id, password_hash, status, mfa_enabled from app.sign_in_candidate($1)', [email]);
+    const passwordMatches = await this.passwords.verify(candidate?.password_hash ?? null, password);
+    if (!candidate || !passwordMatches || candidate.status !== 'active') {
+      const reason = !candidate ? 'unknown email' : !passwordMatches ? 'wrong password' : 'deactivated';
+      await this.events.record(ctx, 'auth.login', 'failed', candidate?.id ?? null, reason);
+      throw new AuthError(AuthErrorCode.InvalidCredentials, 'The e-mail or password is wrong');
+    }
+    await this.events.record(ctx, 'auth.login', 'succeeded', candidate.id);
+    return {
+      status: candidate.mfa_enabled ? 'mfa_required' : 'mfa_enrollment_required',
+      mfaToken: signToken(this.keys.ring, {
+        kind: 'fcm',
+        userId: candidate.id,
+        body: String(Date.now() + MFA_TOKEN_TTL_MS),
+      }),
+    };
+  }
+
+  /** A new TOTP secret for a user whose MFA is not active yet (stored sealed). */
+  async enroll(ctx: RequestContext, mfaToken: string): Promise<{ secret: string; otpauthUrl: string }> {
+    const userId = this.userOfMfaToken(mfaToken);
+    const secret = newTotpSecret();
+    const sealed = seal(this.keys.userSecrets, Buffer.from(secret), mfaSecretContext(userId));
+    const email = await this.transactions.run(asUser(userId), async (tx) => {
+      const { rows } = await tx.query<{ email: string }>(
+        `update users set mfa_secret = $2, totp_last_step = null
+          where id = $1 and mfa_enabled_at is null returning email`,
+        [userId, sealed],
+      );
+      return rows[0]?.email;
+    });
+    if (!email) {
+      await this.events.record(ctx, 'auth.mfa.enroll', 'refused', userId, 'mfa already active');
+      throw new AuthError(AuthErrorCode.MfaAlreadyActive, 'MFA is already active for this account');
+    }
+    await this.events.record(ctx, 'auth.mfa.enroll', 'succeeded', userId);
+    return { secret, otpauthUrl: totpUri(secret, email) };
+  }
+
+  /**
+   * Step two: a TOTP code (or, once MFA is active, an unused recovery code) opens a session.
+   * The first valid code activates MFA and returns the recovery codes, once.
+   */
+  async verify(
+    ctx: RequestContext,
+    mfaToken: string,
+    code: string,
+  ): Promise<IssuedSession & { recoveryCodes?: string[] }> {
+    const userId = this.userOfMfaToken(mfaToken);
+    const outcome = await this.transactions.run(asUser(userId), async (tx) => {
+      const { rows } = await tx.query<{
+        mfa_secret: Buffer | null;
+        mfa_enabled_at: Date | null;
+        totp_last_step: string | null;
+      }>(`select mfa_secret, mfa_enabled_at, totp_last_step from users where id = $1 for update`, [userId]);
+      const user = rows[0];
+      if (!user?.mfa_secret) return { kind: 'not-enrolled' as const };
+
+      const secret = open(this.keys.userSecrets, user.mfa_secret, mfaSecretContext(userId)).toString();
+      const lastStep = user.totp_last_step === null ? null : Number(user.totp_last_step);
+      const step = acceptedTotpStep(secret, code, lastStep);
+      if (step !== null) {
+        const activating = user.mfa_enabled_at === null;
+        await tx.query(
+          `update users set totp_last_step = $2, mfa_enabled_at = coalesce(mfa_enabled_at, now()) where id = $1`,
+          [userId, step],
+        );
+        if (!activating) return { kind: 'ok' as const };
+        const codes = Array.from({ length: RECOVERY_CODES }, recoveryCode);
+        await tx.query(`delete from recovery_codes where user_id = $1`, [userId]);
+        for (const recovery of codes) {
+          await tx.query(`insert into recovery_codes (user_id, id, code_hash) values ($1, $2, $3)`, [
+            userId,
+            newId(),
+            sha256(recovery),
+          ]);
+        }
+        return { kind: 'ok' as const, recoveryCodes: codes };
+      }
+      if (user.mfa_enabled_at !== null) {
+        const used = await tx.query(
+          `update recovery_codes set used_at = now()
+            where user_id = $1 and code_hash = $2 and used_at is null returning id`,
+          [userId, sha256(code.trim().toLowerCase())],
+        );
+        if (used.rowCount === 1) return { kind: 'recovery' as const };
+      }
+      return { kind: 'invalid' as const };
+    });
+
+    switch (outcome.kind) {
+      case 'not-enrolled':
+        await this.events.record(ctx, 'auth.mfa.verify', 'refused', userId, 'not enrolled');
+        throw new AuthError(AuthErrorCode.MfaNotEnrolled, 'Enroll MFA first');
+      case 'invalid':
+        await this.events.record(ctx, 'auth.mfa.verify', 'failed', userId, 'invalid code');
+        throw new AuthError(AuthErrorCode.InvalidCode, 'The code is wrong, expired or already used');
+      case 'recovery':
+        await this.events.record(ctx, 'auth.recovery_code.used', 'succeeded', userId);
+        return this.sessions.issue(userId);
+      case 'ok': {
+        await this.events.record(ctx, 'auth.mfa.verify', 'succeeded', userId);
+        const session = await this.sessions.issue(userId);
+        return outcome.recoveryCodes ? { ...session, recoveryCodes: outcome.recoveryCodes } : session;
+      }
+    }
+  }
+
+  async me(principal: Principal): Promise<Me> {
+    return this.transactions.run(asUser(principal.userId), async (tx) => {
+      const user = (
+        await tx.query<{ id: string; email: string; name: string }>(
+          'select id, email, name from users where id = $1',
+          [principal.userId],
+        )
+      ).rows[0];
+      if (!user) throw new AuthError(AuthErrorCode.Unauthenticated, 'The session has ended');
+      const memberships = await tx.query<{
+        tenant_id: string;
+        role: string;
+        all_stores: boolean;
+        store_ids: string[];
+      }>('select tenant_id, role, all_stores, store_ids from app.own_memberships()');
+      return {
+        user,
+        platformRole: principal.platformRole,
+        memberships: memberships.rows.map((m) => ({
+          tenantId: m.tenant_id,
+          role: m.role,
+          allStores: m.all_stores,
+          storeIds: m.store_ids,
+        })),
+      };
+    });
+  }
+
+  async logout(ctx: RequestContext, principal: Principal): Promise<void> {
+    await this.sessions.revoke(principal);
+    await this.events.record(ctx, 'auth.logout', 'succeeded', principal.userId);
+  }
+
+  private userOfMfaToken(mfaToken: string): string {
+    const parsed = verifyToken(this.keys.ring, 'fcm', mfaToken);
+    if (!parsed || !/^\d+$/.test(parsed.body) || Number(parsed.body) < Date.now()) {
+      throw new AuthError(AuthErrorCode.InvalidMfaToken, 'The sign-in step has expired; sign in again');
+    }
+    return parsed.userId;
+  }
+}

@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
+import { newId, type PlatformRole, type Principal } from '@forecourt/core';
+import { TenantTransaction } from '@forecourt/database';
+import { KeyStore } from './key-store';
+import { randomSecret, sha256, signToken, verifyToken } from './signed-token';
+
+export interface IssuedSession {
+  token: string;
+  expiresAt: Date;
+}
+
+/**
+ * Server-side sessions: the token is a random secret signed with the key ring; only its hash is
+ * stored. Every request re-reads the session row, so logout, revocation and deactivation take
+ * effect at once on every instance.
+ */
+@Injectable()
+export class Sessions {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly transactions: TenantTransaction,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async issue(userId: string): Promise<IssuedSession> {
+    const secret = randomSecret();
+    const expiresAt = new Date(Date.now() + this.config.sessionAbsoluteHours * 3_600_000);
+    await this.transactions.statement(
+      { tenantId: null, stores: [], userId },
+      `insert into sessions (id, user_id, token_hash, expires_at) values ($1, $2, $3, $4)`,
+      [newId(), userId, sha256(secret), expiresAt],
+    );
+    return { token: signToken(this.keys.ring, { kind: 'fcs', userId, body: secret }), expiresAt };
+  }
+
+  /** The principal of a live session, or null (bad signature, retired key, expired, revoked, deactivated). */
+  async authenticate(token: string): Promise<Principal | null> {
+    const parsed = verifyToken(this.keys.ring, 'fcs', token);
+    if (!parsed) return null;
+    const { rows } = await this.transactions.statement<{ id: string; platform_role: PlatformRole | null }>(
+      { tenantId: null, stores: [], userId: parsed.userId },
+      `update sessions s set last_seen_at = now()
+         from users u
+        where s.user_id = $1 and s.token_hash = $2 and s.revoked_at is null
+          and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $3)
+          and u.id = s.user_id and u.status = 'active'
+        returning s.id, u.platform_role`,
+      [parsed.userId, sha256(parsed.body), this.config.sessionIdleMinutes],
+    );
+    const row = rows[0];
+    return row ? { userId: parsed.userId, sessionId: row.id, platformRole: row.platform_role } : null;
+  }
+
+  async revoke(principal: Principal): Promise<void> {
+    await this.transactions.statement(
+      { tenantId: null, stores: [], userId: principal.userId },
+      `update sessions set revoked_at = now() where id = $1 and revoked_at is null`,
+      [principal.sessionId],
+    );
+  }
+}

@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
+import { KeyWrapper } from './envelope';
+import { loadMasterKey } from './master-key';
+
+/** The master key (loaded once at start-up) and the key wrapper built on it. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: KeyWrapper,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new KeyWrapper(loadMasterKey(config)),
+    },
+  ],
+  exports: [KeyWrapper],
+})
+export class CryptoModule {}

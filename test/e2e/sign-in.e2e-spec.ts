@@ -1,0 +1,215 @@
+import { Pool } from 'pg';
+import { KeyStore, PlatformOwners } from '@forecourt/auth';
+import { SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
+
+const PASSWORD = 'correct horse battery staple';
+let api: TestApi;
+let client: SignInClient;
+let admin: Pool;
+let owners: PlatformOwners;
+
+beforeAll(async () => {
+  api = await startTestApi();
+  client = new SignInClient(api.app);
+  admin = new Pool({ connectionString: api.db.adminUrl, max: 2 });
+  owners = api.app.get(PlatformOwners);
+});
+
+afterAll(async () => {
+  await admin.end();
+  await api.close();
+});
+
+let counter = 0;
+async function newOwner(): Promise<string> {
+  counter += 1;
+  const email = `owner${counter}.${Date.now()}@example.test`;
+  await owners.create(email, `Owner ${counter}`, PASSWORD);
+  return email;
+}
+
+describe('password step', () => {
+  it('answers an unknown e-mail and a wrong password with the same 401', async () => {
+    const email = await newOwner();
+    const unknown = await client.post('/v1/auth/login', { email: 'nobody@example.test', password: PASSWORD });
+    const wrong = await client.post('/v1/auth/login', { email, password: 'not the password at all' });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    const strip = (body: Record<string, unknown>) => ({ ...body, requestId: undefined });
+    expect(strip(unknown.body)).toEqual(strip(wrong.body));
+  });
+
+  it('takes about the same time for an unknown e-mail as for a wrong password', async () => {
+    const email = await newOwner();
+    const time = async (body: Record<string, string>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const started = process.hrtime.bigint();
+        await client.post('/v1/auth/login', body);
+        samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return samples.sort((a, b) => a - b)[2]!;
+    };
+    const unknown = await time({ email: 'nobody@example.test', password: PASSWORD });
+    const wrong = await time({ email, password: 'not the password at all' });
+    expect(unknown / wrong).toBeGreaterThan(0.5);
+    expect(unknown / wrong).toBeLessThan(2);
+  });
+
+  it('asks for enrollment first, then for a code once MFA is active', async () => {
+    const email = await newOwner();
+    const first = await client.post('/v1/auth/login', { email, password: PASSWORD });
+    expect(first).toMatchObject({ status: 200, body: { status: 'mfa_enrollment_required' } });
+    await client.enroll(email, PASSWORD);
+    const again = await client.post('/v1/auth/login', { email, password: PASSWORD });
+    expect(again).toMatchObject({ status: 200, body: { status: 'mfa_required' } });
+  });
+});
+
+describe('TOTP step', () => {
+  it('activates MFA with the first code and returns ten recovery codes, once', async () => {
+    const email = await newOwner();
+    const signedIn = await client.enroll(email, PASSWORD);
+    expect(signedIn.recoveryCodes).toHaveLength(10);
+    expect(new Set(signedIn.recoveryCodes).size).toBe(10);
+    const mfaToken = await client.mfaToken(email, PASSWORD);
+    const next = await client.post('/v1/auth/mfa/verify', {
+      mfaToken,
+      code: SignInClient.code(signedIn.secret, 1),
+    });
+    expect(next.status).toBe(200);
+    expect(next.body.recoveryCodes).toBeUndefined();
+  });
+
+  it('refuses to enroll again once MFA is active', async () => {
+    const email = await newOwner();
+    await client.enroll(email, PASSWORD);
+    const mfaToken = await client.mfaToken(email, PASSWORD);
+    expect((await client.post('/v1/auth/mfa/enroll', { mfaToken })).status).toBe(409);
+  });
+
+  it('refuses a reused code and a wrong code', async () => {
+    const email = await newOwner();
+    const { secret } = await client.enroll(email, PASSWORD);
+    const reused = await client.post('/v1/auth/mfa/verify', {
+      mfaToken: await client.mfaToken(email, PASSWORD),
+      code: SignInClient.code(secret),
+    });
+    expect(reused.status).toBe(401);
+    const code = SignInClient.code(secret, 1);
+    const wrongCode = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const wrong = await client.post('/v1/auth/mfa/verify', {
+      mfaToken: await client.mfaToken(email, PASSWORD),
+      code: wrongCode,
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('accepts a recovery code once only', async () => {
+    const email = await newOwner();
+    const { recoveryCodes } = await client.enroll(email, PASSWORD);
+    const first = await client.post('/v1/auth/mfa/verify', {
+      mfaToken: await client.mfaToken(email, PASSWORD),
+      code: recoveryCodes[0]!,
+    });
+    expect(first.status).toBe(200);
+    const second = await client.post('/v1/auth/mfa/verify', {
+      mfaToken: await client.mfaToken(email, PASSWORD),
+      code: recoveryCodes[0]!,
+    });
+    expect(second.status).toBe(401);
+  });
+
+  it('refuses a tampered or foreign MFA token', async () => {
+    const email = await newOwner();
+    const mfaToken = await client.mfaToken(email, PASSWORD);
+    const tampered = mfaToken.slice(0, -2) + (mfaToken.endsWith('A') ? 'BB' : 'AA');
+    expect((await client.post('/v1/auth/mfa/enroll', { mfaToken: tampered })).status).toBe(401);
+    expect((await client.post('/v1/auth/mfa/enroll', { mfaToken: 'fcm.x.y.z.w' })).status).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it('/v1/auth/me describes the signed-in platform owner', async () => {
+    const email = await newOwner();
+    const { token } = await client.enroll(email, PASSWORD);
+    const me = await client.get('/v1/auth/me', token);
+    expect(me).toMatchObject({
+      status: 200,
+      body: { user: { email, name: `Owner ${counter}` }, platformRole: 'platform_owner', memberships: [] },
+    });
+  });
+
+  it('refuses a request without a token, or with a flipped byte', async () => {
+    const email = await newOwner();
+    const { token } = await client.enroll(email, PASSWORD);
+    expect((await client.get('/v1/auth/me')).status).toBe(401);
+    const flipped = token.slice(0, 60) + (token[60] === 'a' ? 'b' : 'a') + token.slice(61);
+    expect((await client.get('/v1/auth/me', flipped)).status).toBe(401);
+    expect((await client.get('/v1/auth/me', token)).status).toBe(200);
+  });
+
+  it('ends the session at logout, for the very next request', async () => {
+    const email = await newOwner();
+    const { token } = await client.enroll(email, PASSWORD);
+    const logout = await api.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(logout.statusCode).toBe(204);
+    expect((await client.get('/v1/auth/me', token)).status).toBe(401);
+  });
+
+  it('refuses the token of an expired session and of a deactivated user', async () => {
+    const email = await newOwner();
+    const { token, recoveryCodes } = await client.enroll(email, PASSWORD);
+    const other = await client.sessionWithRecoveryCode(email, PASSWORD, recoveryCodes[0]!);
+    await admin.query(
+      `update sessions set expires_at = now() - interval '1 second'
+        where user_id = (select id from users where email = $1) and created_at = (select min(created_at) from sessions s2 where s2.user_id = sessions.user_id)`,
+      [email],
+    );
+    expect((await client.get('/v1/auth/me', token)).status).toBe(401);
+    expect((await client.get('/v1/auth/me', other)).status).toBe(200);
+    await admin.query(`update users set status = 'deactivated' where email = $1`, [email]);
+    expect((await client.get('/v1/auth/me', other)).status).toBe(401);
+  });
+
+  it('keeps tokens of the previous key working after a rotation, until that key is retired', async () => {
+    const keys = api.app.get(KeyStore);
+    const email = await newOwner();
+    const { token, recoveryCodes } = await client.enroll(email, PASSWORD);
+    const previousKey = keys.ring.currentKeyId;
+    const newKey = await keys.rotateSigningKey();
+    expect(newKey).not.toBe(previousKey);
+    expect((await client.get('/v1/auth/me', token)).status).toBe(200);
+    const fresh = await client.sessionWithRecoveryCode(email, PASSWORD, recoveryCodes[0]!);
+    expect(fresh).toContain(`.${newKey}.`);
+    await keys.retireSigningKey(previousKey);
+    expect((await client.get('/v1/auth/me', token)).status).toBe(401);
+    expect((await client.get('/v1/auth/me', fresh)).status).toBe(200);
+  });
+});
+
+describe('sign-in events', () => {
+  it('records every attempt, failed or not, without credentials', async () => {
+    const email = await newOwner();
+    await client.post('/v1/auth/login', { email, password: 'not the password at all' });
+    const { secret, token, recoveryCodes } = await client.enroll(email, PASSWORD);
+    const { rows } = await admin.query<{ event: string; outcome: string; reason: string | null }>(
+      `select e.event, e.outcome, e.reason from auth_events e join users u on u.id = e.user_id
+        where u.email = $1 order by e.at, e.id`,
+      [email],
+    );
+    expect(rows.map((row) => `${row.event}:${row.outcome}`)).toEqual([
+      'auth.login:failed',
+      'auth.login:succeeded',
+      'auth.mfa.enroll:succeeded',
+      'auth.mfa.verify:succeeded',
+    ]);
+    const everything = JSON.stringify((await admin.query('select * from auth_events')).rows);
+    for (const secretValue of [PASSWORD, secret, token, ...recoveryCodes])
+      expect(everything).not.toContain(secretValue);
+  });
+});
