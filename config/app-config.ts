@@ -37,6 +37,12 @@ export interface AppConfig {
   sessionIdleMinutes: number;
   /** A session ends this long after sign-in, however busy. */
   sessionAbsoluteHours: number;
+  /** Sign-in rate limits, per client IP within `authWindowSeconds`, shared by all instances. */
+  authFailedLimit: number;
+  authAttemptCeiling: number;
+  authWindowSeconds: number;
+  /** Proxies (IPs or CIDRs) whose `X-Forwarded-For` names the client; none by default. */
+  trustedProxies: string[];
 }
 
 /**
@@ -175,5 +181,25 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
     sessionIdleMinutes: parse(env, 'SESSION_IDLE_MINUTES', positiveInt('minutes').default(30)),
     sessionAbsoluteHours: parse(env, 'SESSION_ABSOLUTE_HOURS', positiveInt('hours').default(12)),
+    authFailedLimit: parse(env, 'AUTH_FAILED_LIMIT', positiveInt('attempts').default(10)),
+    authAttemptCeiling: parse(env, 'AUTH_ATTEMPT_CEILING', positiveInt('attempts').default(300)),
+    authWindowSeconds: parse(env, 'AUTH_WINDOW_SECONDS', positiveInt('seconds').default(300)),
+    trustedProxies: parse(
+      env,
+      'TRUSTED_PROXIES',
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter(Boolean),
+        )
+        .refine(
+          (entries) => entries.every((entry) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)),
+          'must be a comma-separated list of IP addresses or CIDR ranges',
+        )
+        .default([]),
+    ),
   };
 }

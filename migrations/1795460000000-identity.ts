@@ -70,6 +70,7 @@ export class Identity1795460000000 implements MigrationInterface {
         at timestamptz not null default now()
       )`);
     await db.query(`create index auth_attempts_ip_at on auth_attempts (ip, at)`);
+    await db.query(`create index auth_attempts_at on auth_attempts (at)`);
 
     // Sign-in events (the audit trail takes these over later). Never a password or code.
     await db.query(`

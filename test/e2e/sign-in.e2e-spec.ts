@@ -9,7 +9,8 @@ let admin: Pool;
 let owners: PlatformOwners;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  // Many deliberate failures from one address here; the limits have their own spec.
+  api = await startTestApi({ env: { AUTH_FAILED_LIMIT: '1000' } });
   client = new SignInClient(api.app);
   admin = new Pool({ connectionString: api.db.adminUrl, max: 2 });
   owners = api.app.get(PlatformOwners);

@@ -15,9 +15,15 @@ export interface TestApi {
  * `extraImports` adds probe modules that exercise the pipeline where no product route does yet.
  */
 export async function startTestApi(
-  options: { env?: Record<string, string>; extraImports?: ModuleMetadata['imports'] } = {},
+  options: {
+    env?: Record<string, string>;
+    extraImports?: ModuleMetadata['imports'];
+    /** Another instance's database: the two then behave as two API instances behind one balancer. */
+    shareDatabaseWith?: TestApi;
+  } = {},
 ): Promise<TestApi> {
-  const db = await createTestDatabase();
+  const shared = options.shareDatabaseWith?.db;
+  const db = shared ?? (await createTestDatabase());
   const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent-unused', ...options.env });
   const app = await createApp({
     config,
@@ -29,7 +35,7 @@ export async function startTestApi(
     db,
     close: async () => {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }

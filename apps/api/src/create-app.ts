@@ -17,7 +17,7 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   root.imports = [...(root.imports ?? []), ...(options.extraImports ?? [])];
   const app = await NestFactory.create<NestFastifyApplication>(
     root,
-    new FastifyAdapter(fastifyOptions(options.config.bodyLimitBytes)),
+    new FastifyAdapter(fastifyOptions(options.config.bodyLimitBytes, options.config.trustedProxies)),
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));

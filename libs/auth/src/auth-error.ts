@@ -10,11 +10,20 @@ export enum AuthErrorCode {
   WeakPassword = 'auth.weak_password',
   InvalidAccount = 'auth.invalid_account',
   AccountExists = 'auth.account_exists',
+  RateLimited = 'auth.rate_limited',
 }
 
 export class AuthError extends DomainError<AuthErrorCode> {
-  constructor(code: AuthErrorCode, message: string) {
+  constructor(
+    code: AuthErrorCode,
+    message: string,
+    private readonly retryAfterSeconds?: number,
+  ) {
     super(code, message);
+  }
+
+  override get headers(): Record<string, string> {
+    return this.retryAfterSeconds === undefined ? {} : { 'retry-after': String(this.retryAfterSeconds) };
   }
 
   get status(): number {
@@ -31,6 +40,8 @@ export class AuthError extends DomainError<AuthErrorCode> {
       case AuthErrorCode.WeakPassword:
       case AuthErrorCode.InvalidAccount:
         return 400;
+      case AuthErrorCode.RateLimited:
+        return 429;
       default:
         return assertNever(this.code);
     }

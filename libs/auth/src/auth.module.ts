@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthAttempts } from './auth-attempts';
 import { AuthController } from './auth.controller';
 import { AuthEvents } from './auth-events';
 import { AuthService } from './auth.service';
@@ -10,7 +11,16 @@ import { Sessions } from './sessions';
 
 @Module({
   controllers: [AuthController],
-  providers: [AuthService, AuthEvents, KeyStore, PasswordHasher, PlatformOwners, SessionGuard, Sessions],
+  providers: [
+    AuthAttempts,
+    AuthService,
+    AuthEvents,
+    KeyStore,
+    PasswordHasher,
+    PlatformOwners,
+    SessionGuard,
+    Sessions,
+  ],
   exports: [KeyStore, PlatformOwners, SessionGuard, Sessions],
 })
 export class AuthModule {}

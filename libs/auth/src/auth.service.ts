@@ -5,6 +5,7 @@ import { open, seal } from '@forecourt/crypto';
 import { TenantScope, TenantTransaction } from '@forecourt/database';
 import { DataSource } from 'typeorm';
 import { AuthError, AuthErrorCode } from './auth-error';
+import { AuthAttempts } from './auth-attempts';
 import { AuthEvents } from './auth-events';
 import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
@@ -13,6 +14,9 @@ import { sha256, signToken, verifyToken } from './signed-token';
 import { acceptedTotpStep, newTotpSecret, totpUri } from './totp';
 
 const MFA_TOKEN_TTL_MS = 5 * 60_000;
+/** Per-account back-off: from this many consecutive failures on, each further one doubles the wait. */
+const BACKOFF_AFTER_FAILURES = 5;
+const BACKOFF_MAX_MINUTES = 15;
 const RECOVERY_CODES = 10;
 
 export interface SignInStep {
@@ -45,19 +49,47 @@ export class AuthService {
     private readonly keys: KeyStore,
     private readonly sessions: Sessions,
     private readonly events: AuthEvents,
+    private readonly attempts: AuthAttempts,
   ) {}
 
-  /** Step one. Unknown e-mail and wrong password fail alike, in about the same time. */
-  async login(ctx: RequestContext, email: string, password: string): Promise<SignInStep> {
+  /**
+   * Step one. Unknown e-mail, wrong password, deactivated account and an account in back-off
+   * all fail alike, in about the same time (a decoy hash is verified when there is no real one).
+   */
+  login(ctx: RequestContext, email: string, password: string): Promise<SignInStep> {
+    return this.attempts.guard(ctx, 'login', () => this.passwordStep(ctx, email, password));
+  }
+
+  private async passwordStep(ctx: RequestContext, email: string, password: string): Promise<SignInStep> {
     const [candidate] = await this.dataSource.query<
-      { id: string; password_hash: string | null; status: string; mfa_enabled: boolean }[]
-    >('select id, password_hash, status, mfa_enabled from app.sign_in_candidate($1)', [email]);
-    const passwordMatches = await this.passwords.verify(candidate?.password_hash ?? null, password);
+      {
+        id: string;
+        password_hash: string | null;
+        status: string;
+        mfa_enabled: boolean;
+        locked_until: Date | null;
+      }[]
+    >('select id, password_hash, status, mfa_enabled, locked_until from app.sign_in_candidate($1)', [email]);
+    const backingOff = candidate?.locked_until != null && candidate.locked_until.getTime() > Date.now();
+    const hash = backingOff ? null : (candidate?.password_hash ?? null);
+    const passwordMatches = await this.passwords.verify(hash, password);
     if (!candidate || !passwordMatches || candidate.status !== 'active') {
-      const reason = !candidate ? 'unknown email' : !passwordMatches ? 'wrong password' : 'deactivated';
+      const reason = !candidate
+        ? 'unknown email'
+        : backingOff
+          ? 'account backing off'
+          : !passwordMatches
+            ? 'wrong password'
+            : 'deactivated';
+      if (candidate && !backingOff && !passwordMatches) await this.countFailure(candidate.id);
       await this.events.record(ctx, 'auth.login', 'failed', candidate?.id ?? null, reason);
       throw new AuthError(AuthErrorCode.InvalidCredentials, 'The e-mail or password is wrong');
     }
+    await this.transactions.statement(
+      asUser(candidate.id),
+      'update users set failed_sign_ins = 0, locked_until = null where id = $1 and failed_sign_ins > 0',
+      [candidate.id],
+    );
     await this.events.record(ctx, 'auth.login', 'succeeded', candidate.id);
     return {
       status: candidate.mfa_enabled ? 'mfa_required' : 'mfa_enrollment_required',
@@ -94,7 +126,15 @@ export class AuthService {
    * Step two: a TOTP code (or, once MFA is active, an unused recovery code) opens a session.
    * The first valid code activates MFA and returns the recovery codes, once.
    */
-  async verify(
+  verify(
+    ctx: RequestContext,
+    mfaToken: string,
+    code: string,
+  ): Promise<IssuedSession & { recoveryCodes?: string[] }> {
+    return this.attempts.guard(ctx, 'mfa.verify', () => this.codeStep(ctx, mfaToken, code));
+  }
+
+  private async codeStep(
     ctx: RequestContext,
     mfaToken: string,
     code: string,
@@ -157,6 +197,18 @@ export class AuthService {
         return outcome.recoveryCodes ? { ...session, recoveryCodes: outcome.recoveryCodes } : session;
       }
     }
+  }
+
+  /** One more consecutive failure; past the threshold the account waits 1, 2, 4 ... 15 minutes. */
+  private async countFailure(userId: string): Promise<void> {
+    await this.transactions.statement(
+      asUser(userId),
+      `update users set failed_sign_ins = failed_sign_ins + 1,
+              locked_until = case when failed_sign_ins + 1 >= $2
+                then now() + make_interval(mins => least(power(2, failed_sign_ins + 1 - $2)::int, $3)) end
+        where id = $1`,
+      [userId, BACKOFF_AFTER_FAILURES, BACKOFF_MAX_MINUTES],
+    );
   }
 
   async me(principal: Principal): Promise<Me> {

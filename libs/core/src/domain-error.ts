@@ -14,6 +14,11 @@ export abstract class DomainError<Code extends string = string> extends Error {
 
   /** The HTTP status this error answers with. */
   abstract get status(): number;
+
+  /** Response headers the answer needs (e.g. `Retry-After` on a 429). */
+  get headers(): Record<string, string> {
+    return {};
+  }
 }
 
 /** Compile-time proof that a switch covered every case. */

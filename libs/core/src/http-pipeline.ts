@@ -7,10 +7,14 @@ import { ProblemFilter } from './problem.filter';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context';
 import { createValidationPipe } from './validation';
 
-/** Fastify options every Forecourt HTTP server uses. */
-export function fastifyOptions(bodyLimitBytes: number): FastifyServerOptions {
+/**
+ * Fastify options every Forecourt HTTP server uses. The client IP is the socket's peer;
+ * `X-Forwarded-For` counts only when that peer is one of `trustedProxies`.
+ */
+export function fastifyOptions(bodyLimitBytes: number, trustedProxies: string[] = []): FastifyServerOptions {
   return {
     bodyLimit: bodyLimitBytes,
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     // The caller's request id is kept (when sane) and written back onto the raw headers, so every
     // layer that reads the header (the request context, the logger) sees the same id.
     genReqId: (raw: IncomingMessage) => {

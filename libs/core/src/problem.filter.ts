@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './domain-error';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 import { toProblem } from './to-problem';
 
@@ -17,6 +18,7 @@ export class ProblemFilter implements ExceptionFilter {
       // The error object goes to the (redacting) logger only; the client sees a generic detail.
       this.logger.error({ err: error, requestId: request.id }, 'request failed');
     }
+    if (error instanceof DomainError) void reply.headers(error.headers);
     void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
 }
