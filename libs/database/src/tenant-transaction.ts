@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { runScopedStatement } from './scoped-statement';
 import { scopeSettings, TenantScope } from './tenant-scope';
 
 /** The open unit of work: one connection, one transaction, the tenant context set. */
@@ -54,8 +55,7 @@ function contextParams(scope: TenantScope, options: TenantTransactionOptions): s
  *
  * The connections pipeline their queries (pg's pipeline mode): BEGIN and the context statement
  * go out together with the unit's first query, so setting the context costs no extra round
- * trip. `statement` sends a whole single-statement unit — BEGIN, context, statement, COMMIT —
- * in one round trip.
+ * trip. `statement` sends a whole single-statement unit in one round trip.
  */
 @Injectable()
 export class TenantTransaction {
@@ -112,8 +112,10 @@ export class TenantTransaction {
   }
 
   /**
-   * One statement as its own unit of work, in a single round trip. For hot read paths and
-   * single-row writes; anything with more than one statement uses {@link run}.
+   * One statement as its own unit of work, in a single round trip: the context and the statement
+   * go out as one batch ending in one Sync, which PostgreSQL runs as one implicit transaction
+   * (committed at the Sync; see `scoped-statement.ts`). For hot read paths and single-row writes;
+   * anything with more than one statement uses {@link run}.
    */
   async statement<R extends QueryResultRow = QueryResultRow>(
     scope: TenantScope,
@@ -124,24 +126,23 @@ export class TenantTransaction {
     const context = contextParams(scope, options);
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
 
-    const runner = this.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as PoolClient;
-    const [begin, settings, result, commit] = await Promise.allSettled([
-      client.query('begin'),
-      client.query(SET_CONTEXT, context),
-      client.query<R>(sql, params),
-      client.query('commit'),
-    ]);
-    const failure = [begin, settings, result, commit].find((outcome) => outcome.status === 'rejected');
-    // After a failed statement PostgreSQL answers COMMIT with ROLLBACK: nothing was kept.
-    const committed = commit.status === 'fulfilled' && commit.value.command === 'COMMIT';
-    await releaseRunner(
-      runner,
-      failure && commit.status === 'rejected' ? (failure.reason as Error) : undefined,
-    );
-    if (failure) throw failure.reason;
-    if (!committed || result.status !== 'fulfilled') throw new Error('tenant statement was not committed');
-    return result.value;
+    // Straight from the driver's pool: a query runner would add nothing but overhead here.
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await runScopedStatement<R>(
+        client,
+        { text: SET_CONTEXT, values: context },
+        { text: sql, values: params },
+      );
+    } catch (error) {
+      // A database error leaves the connection idle and clean; anything else may not have.
+      if (!(error instanceof DatabaseError)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** The unit of work open in this async context; throws when there is none. */
