@@ -2,8 +2,6 @@
    Jest loads the global set-up with Node's own resolver, which knows no @forecourt/* aliases, so
    it imports the alias-free database files directly. */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -21,13 +19,12 @@ import {
 } from './test-cluster';
 
 declare global {
-  var __FORECOURT_TEST_CLUSTER__: { cluster: EmbeddedCluster | null; directory: string | null } | undefined;
+  var __FORECOURT_TEST_CLUSTER__: { cluster: EmbeddedCluster | null } | undefined;
 }
 
 async function adminInfo(): Promise<{
   info: Omit<ClusterInfo, 'ownerPassword' | 'runtimePassword'>;
   cluster: EmbeddedCluster | null;
-  directory: string | null;
 }> {
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
@@ -40,16 +37,9 @@ async function adminInfo(): Promise<{
         adminPassword: decodeURIComponent(url.password),
       },
       cluster: null,
-      directory: null,
     };
   }
-  const directory = mkdtempSync(join(tmpdir(), 'forecourt-test-'));
-  chmodSync(directory, 0o755); // the server may run as the postgres OS user
-  const cluster = await EmbeddedCluster.start({
-    directory: join(directory, 'pg'),
-    durable: false,
-    log: { info: () => undefined, debug: () => undefined },
-  });
+  const cluster = await EmbeddedCluster.startTemporary({ prefix: 'forecourt-test-' });
   return {
     info: {
       host: '127.0.0.1',
@@ -58,14 +48,13 @@ async function adminInfo(): Promise<{
       adminPassword: cluster.superuserPassword,
     },
     cluster,
-    directory,
   };
 }
 
 export default async function globalSetup(): Promise<void> {
   // Once for the whole run: end-to-end tests start the compiled API and CLI, as npm start does.
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
-  const { info: admin, cluster, directory } = await adminInfo();
+  const { info: admin, cluster } = await adminInfo();
   const info: ClusterInfo = {
     ...admin,
     ownerPassword: randomBytes(16).toString('hex'),
@@ -93,5 +82,5 @@ export default async function globalSetup(): Promise<void> {
   await grantRuntimeGroup({ connectionString: ownerUrl }, RUNTIME_ROLE);
 
   process.env[CLUSTER_ENV] = JSON.stringify(info);
-  globalThis.__FORECOURT_TEST_CLUSTER__ = { cluster, directory };
+  globalThis.__FORECOURT_TEST_CLUSTER__ = { cluster };
 }

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import {
@@ -20,7 +19,6 @@ import { MIGRATIONS } from '../../migrations';
 const PG15_BIN = process.env.PG15_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 
 describe('the schema on PostgreSQL 15', () => {
-  let directory: string;
   let cluster: EmbeddedCluster;
   let ownerUrl: string;
   let runtimeUrl: string;
@@ -29,14 +27,7 @@ describe('the schema on PostgreSQL 15', () => {
     if (!existsSync(join(PG15_BIN, 'postgres'))) {
       throw new Error(`PostgreSQL 15 not found in ${PG15_BIN}: install postgresql-15 or set PG15_BIN_DIR`);
     }
-    directory = mkdtempSync(join(tmpdir(), 'forecourt-pg15-'));
-    chmodSync(directory, 0o755);
-    cluster = await EmbeddedCluster.start({
-      directory: join(directory, 'pg'),
-      binDir: PG15_BIN,
-      durable: false,
-      log: { info: () => undefined, debug: () => undefined },
-    });
+    cluster = await EmbeddedCluster.startTemporary({ binDir: PG15_BIN, prefix: 'forecourt-pg15-' });
     const roles = { ownerPassword: 'owner-pass', runtimePassword: 'runtime-pass' };
     await bootstrapEmbeddedRoles(cluster.connectionConfig('postgres'), roles);
     ownerUrl = postgresUrl(
@@ -57,7 +48,6 @@ describe('the schema on PostgreSQL 15', () => {
 
   afterAll(async () => {
     await cluster?.stop();
-    if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
   it('runs on a 15.x server', async () => {

@@ -1,6 +1,16 @@
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -145,6 +155,30 @@ export class EmbeddedCluster {
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
+
+  /**
+   * A throw-away cluster in a new temporary directory (fsync off), removed again by `stop()`:
+   * for tests and benchmarks.
+   */
+  static async startTemporary(options: { binDir?: string; prefix?: string } = {}): Promise<EmbeddedCluster> {
+    const parent = mkdtempSync(join(tmpdir(), options.prefix ?? 'forecourt-pg-'));
+    chmodSync(parent, 0o755); // the server may run as the postgres OS user
+    try {
+      const cluster = await EmbeddedCluster.start({
+        directory: join(parent, 'pg'),
+        durable: false,
+        binDir: options.binDir,
+        log: { info: () => undefined, debug: () => undefined },
+      });
+      cluster.temporaryParent = parent;
+      return cluster;
+    } catch (error) {
+      rmSync(parent, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private temporaryParent: string | null = null;
 
   /** Starts the cluster in `options.directory`, creating it first if needed. */
   static async start(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
@@ -307,6 +341,11 @@ export class EmbeddedCluster {
 
   /** Fast shutdown: open transactions roll back, the cluster stays consistent. */
   async stop(): Promise<void> {
+    await this.stopServer();
+    if (this.temporaryParent) rmSync(this.temporaryParent, { recursive: true, force: true });
+  }
+
+  private async stopServer(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGINT');
     let timer: NodeJS.Timeout | undefined;

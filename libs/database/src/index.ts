@@ -19,6 +19,7 @@ export {
   grantRuntimeGroup,
   RUNTIME_GROUP_ROLE,
   UnsafeRuntimeRoleError,
+  withClient,
 } from './roles';
 export { type MigrationClass, MIGRATIONS_TABLE, migrateSchema, pendingMigrations } from './schema-migrator';
 export { TenantRepository } from './tenant-repository';

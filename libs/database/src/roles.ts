@@ -16,7 +16,8 @@ export class UnsafeRuntimeRoleError extends Error {
   }
 }
 
-async function withClient<T>(config: ClientConfig, work: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `work` on a new connection that is closed afterwards, whatever happens. */
+export async function withClient<T>(config: ClientConfig, work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client(config);
   await client.connect();
   try {
