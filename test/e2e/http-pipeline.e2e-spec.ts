@@ -94,6 +94,7 @@ describe('request ids', () => {
       ip: '127.0.0.1',
       userAgent: 'probe/1.0',
       principal: null,
+      tenant: null,
     });
   });
 });

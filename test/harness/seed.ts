@@ -63,6 +63,10 @@ export async function seedUser(
       `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
       [tenantId, newId(), userId, user.role ?? 'dealer_admin'],
     );
+    await client.query(
+      `insert into membership_events (tenant_id, id, user_id, action) values ($1, $2, $3, 'membership.created')`,
+      [tenantId, newId(), userId],
+    );
     if (!user.userId) {
       // A person's own rows, so isolation checks cover them with data present.
       await client.query(
@@ -91,6 +95,11 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
       slug,
       `${tag} Group`,
     ]);
+    await client.query(
+      `insert into invitations (tenant_id, id, email, role, token_hash, expires_at)
+       values ($1, $2, $3, 'dealer_sales', $4, now() + interval '7 days')`,
+      [id, newId(), `invitee.${tag}.${id.slice(-6)}@example.test`, randomBytes(32)],
+    );
     await client.query(`insert into tenant_keys (tenant_id, id, wrapped_key) values ($1, $2, $3)`, [
       id,
       newId(),

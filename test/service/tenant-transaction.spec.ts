@@ -11,7 +11,7 @@ import {
   TenantTransaction,
   TenantTransactionRequiredError,
 } from '@forecourt/database';
-import { StoreRepository, TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
+import { StoreRepository, TENANT_ENTITIES } from '@forecourt/tenants';
 import { createTestDatabase, SeededTenant, seedTenant, TestDatabase } from '@forecourt/test-harness';
 import { MIGRATIONS } from '../../migrations';
 
@@ -40,8 +40,8 @@ beforeAll(async () => {
         migrations: MIGRATIONS,
         poolSize: 2,
       }),
-      TenantsModule,
     ],
+    providers: [StoreRepository],
   }).compile();
   await moduleRef.init();
   transactions = moduleRef.get(TenantTransaction);

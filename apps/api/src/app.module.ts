@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
 import { AuthModule } from '@forecourt/auth';
+import { AuthzModule } from '@forecourt/authz';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
@@ -44,6 +45,7 @@ export class AppModule {
         OperationsModule,
         TenantsModule,
         AuthModule,
+        AuthzModule,
       ],
     };
   }

@@ -21,6 +21,6 @@ import { Sessions } from './sessions';
     SessionGuard,
     Sessions,
   ],
-  exports: [KeyStore, PlatformOwners, SessionGuard, Sessions],
+  exports: [AuthAttempts, AuthService, KeyStore, PasswordHasher, PlatformOwners, SessionGuard, Sessions],
 })
 export class AuthModule {}

@@ -91,11 +91,16 @@ export class AuthService {
       [candidate.id],
     );
     await this.events.record(ctx, 'auth.login', 'succeeded', candidate.id);
+    return this.mfaStep(candidate.id, candidate.mfa_enabled);
+  }
+
+  /** The MFA step for a user whose password was just proven (by login or by accepting an invitation). */
+  mfaStep(userId: string, mfaEnabled: boolean): SignInStep {
     return {
-      status: candidate.mfa_enabled ? 'mfa_required' : 'mfa_enrollment_required',
+      status: mfaEnabled ? 'mfa_required' : 'mfa_enrollment_required',
       mfaToken: signToken(this.keys.ring, {
         kind: 'fcm',
-        userId: candidate.id,
+        userId,
         body: String(Date.now() + MFA_TOKEN_TTL_MS),
       }),
     };

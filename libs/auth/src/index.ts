@@ -1,5 +1,9 @@
 export { AuthError, AuthErrorCode } from './auth-error';
+export { AuthAttempts } from './auth-attempts';
 export { AuthModule } from './auth.module';
+export { AuthService, type SignInStep } from './auth.service';
+export { PasswordHasher } from './password-hasher';
+export { randomSecret, sha256 } from './signed-token';
 export { KeyStore } from './key-store';
 export { PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy';
 export { PlatformOwners } from './platform-owners';

@@ -1,11 +1,16 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Principal, RequestContext } from './request-context';
+import { Principal, RequestContext, TenantAccess } from './request-context';
 
 /** Where the session guard leaves the verified principal on the request. */
 export const PRINCIPAL = Symbol('principal');
+/** Where the access guard leaves the tenant the request acts in. */
+export const TENANT_ACCESS = Symbol('tenantAccess');
 
-export type AuthenticatedRequest = FastifyRequest & { [PRINCIPAL]?: Principal };
+export type AuthenticatedRequest = FastifyRequest & {
+  [PRINCIPAL]?: Principal;
+  [TENANT_ACCESS]?: TenantAccess;
+};
 
 /**
  * The request context of the current HTTP request, for a controller to hand to its service:
@@ -19,5 +24,6 @@ export const Ctx = createParamDecorator((_data: unknown, context: ExecutionConte
     ip: request.ip ?? null,
     userAgent: typeof userAgent === 'string' ? userAgent : null,
     principal: request[PRINCIPAL] ?? null,
+    tenant: request[TENANT_ACCESS] ?? null,
   };
 });

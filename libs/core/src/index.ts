@@ -1,4 +1,4 @@
-export { type AuthenticatedRequest, Ctx, PRINCIPAL } from './ctx.decorator';
+export { type AuthenticatedRequest, Ctx, PRINCIPAL, TENANT_ACCESS } from './ctx.decorator';
 export { DomainError, assertNever } from './domain-error';
 export { configureHttpPipeline, fastifyOptions } from './http-pipeline';
 export { isUuid, newId } from './ids';
@@ -11,6 +11,9 @@ export {
   REQUEST_ID_HEADER,
   type RequestContext,
   requestIdFrom,
+  type TenantAccess,
 } from './request-context';
 export { ValidationFailedException, toProblem } from './to-problem';
 export { createValidationPipe } from './validation';
+export { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type Page, pageOf } from './pagination';
+export { RequestError, RequestErrorCode } from './request-error';

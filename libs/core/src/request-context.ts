@@ -7,6 +7,14 @@ export interface Principal {
   platformRole: PlatformRole | null;
 }
 
+/** The tenant a request acts in, set only by the access guard from a verified membership. */
+export interface TenantAccess {
+  tenantId: string;
+  role: string;
+  /** 'all' or the store ids of the membership. */
+  stores: 'all' | readonly string[];
+}
+
 /**
  * What a unit of work acts for. Every service method takes it first, so a reader sees on whose
  * behalf a call runs and a test can build one without an HTTP request. Later capabilities add
@@ -18,6 +26,8 @@ export interface RequestContext {
   userAgent: string | null;
   /** null until a session guard has verified the caller. */
   principal: Principal | null;
+  /** null outside `/v1/tenants/:tenantId/...` routes. */
+  tenant: TenantAccess | null;
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';

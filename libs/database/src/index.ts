@@ -23,7 +23,13 @@ export {
 } from './roles';
 export { type MigrationClass, MIGRATIONS_TABLE, migrateSchema, pendingMigrations } from './schema-migrator';
 export { TenantRepository } from './tenant-repository';
-export { type ScopeSettings, scopeSettings, type TenantScope, TenantScopeError } from './tenant-scope';
+export {
+  type ScopeSettings,
+  scopeSettings,
+  type TenantScope,
+  tenantScopeOf,
+  TenantScopeError,
+} from './tenant-scope';
 export {
   NestedTenantTransactionError,
   TenantTransaction,

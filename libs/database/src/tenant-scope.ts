@@ -1,4 +1,4 @@
-import { isUuid } from '@forecourt/core';
+import { isUuid, type RequestContext } from '@forecourt/core';
 
 /**
  * Whose data a unit of work may touch. It is built only from the verified session and its
@@ -52,4 +52,10 @@ export function scopeSettings(scope: TenantScope): ScopeSettings {
     throw new TenantScopeError("stores must be 'all' or a list of store ids");
   }
   return { tenantId: scope.tenantId?.toLowerCase() ?? '', storeIds, userId: scope.userId ?? '' };
+}
+
+/** The scope of a request that passed the access guard: its tenant, stores and user. */
+export function tenantScopeOf(ctx: RequestContext): TenantScope & { tenantId: string } {
+  if (!ctx.tenant || !ctx.principal) throw new TenantScopeError('the request has no verified tenant access');
+  return { tenantId: ctx.tenant.tenantId, stores: ctx.tenant.stores, userId: ctx.principal.userId };
 }

@@ -1,9 +1,18 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@forecourt/auth';
+import { MailModule } from '@forecourt/mail';
+import { Invitations } from './invitations.service';
+import { Members } from './members.service';
+import { PlatformTenants } from './platform-tenants.service';
 import { StoreRepository } from './store.repository';
+import { Stores } from './stores.service';
 import { TenantDirectory } from './tenant-directory';
+import { InvitationAcceptController, PlatformController, TenantController } from './tenants.controller';
 
 @Module({
-  providers: [StoreRepository, TenantDirectory],
+  imports: [AuthModule, MailModule],
+  controllers: [PlatformController, TenantController, InvitationAcceptController],
+  providers: [Invitations, Members, PlatformTenants, StoreRepository, Stores, TenantDirectory],
   exports: [StoreRepository, TenantDirectory],
 })
 export class TenantsModule {}

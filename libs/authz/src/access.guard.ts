@@ -1,0 +1,77 @@
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { type AuthenticatedRequest, isUuid, PRINCIPAL, TENANT_ACCESS } from '@forecourt/core';
+import { TenantTransaction } from '@forecourt/database';
+import { abilityFor, AppAbility, MembershipScope } from './ability';
+import { AccessError, AccessErrorCode } from './access-error';
+import { Action, isRole, Subject } from './role-matrix';
+
+const REQUIREMENT = Symbol('can');
+export const ABILITY = Symbol('ability');
+
+/** What a route requires: checked by {@link AccessGuard} against the caller's ability. */
+export const Can = (action: Action, subject: Subject) => SetMetadata(REQUIREMENT, { action, subject });
+
+/**
+ * The API wall: after the session guard, resolves the caller's membership in the path's tenant
+ * (none: 404, so another tenant's existence never shows), compiles the ability from the role
+ * matrix, and refuses a route the ability does not allow (403). A route without `@Can` is refused.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly transactions: TenantTransaction,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const requirement = this.reflector.get<{ action: Action; subject: Subject } | undefined>(
+      REQUIREMENT,
+      context.getHandler(),
+    );
+    if (!requirement) throw new AccessError(AccessErrorCode.Forbidden, 'This route declares no permission');
+    const request = context
+      .switchToHttp()
+      .getRequest<AuthenticatedRequest & { params: Record<string, string>; [ABILITY]?: AppAbility }>();
+    const principal = request[PRINCIPAL];
+    if (!principal) throw new AccessError(AccessErrorCode.Unauthenticated, 'Sign in first');
+
+    const tenantId = request.params.tenantId;
+    let membership: MembershipScope | null = null;
+    if (tenantId !== undefined) {
+      membership = isUuid(tenantId) ? await this.membership(tenantId, principal.userId) : null;
+      if (!membership) throw new AccessError(AccessErrorCode.NotFound, 'No such tenant');
+      request[TENANT_ACCESS] = {
+        tenantId,
+        role: membership.role,
+        stores: membership.allStores ? 'all' : membership.storeIds,
+      };
+    }
+
+    const ability = abilityFor({ platformRole: principal.platformRole, membership });
+    if (!ability.can(requirement.action, requirement.subject)) {
+      throw new AccessError(
+        AccessErrorCode.Forbidden,
+        `Your role may not ${requirement.action} ${requirement.subject}`,
+      );
+    }
+    request[ABILITY] = ability;
+    return true;
+  }
+
+  private async membership(tenantId: string, userId: string): Promise<MembershipScope | null> {
+    const { rows } = await this.transactions.statement<{
+      role: string;
+      all_stores: boolean;
+      store_ids: string[];
+    }>(
+      { tenantId, stores: [], userId },
+      `select m.role, m.all_stores, m.store_ids from memberships m join tenants t on t.id = m.tenant_id
+        where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active' and t.status <> 'deleted'`,
+      [tenantId, userId],
+    );
+    const row = rows[0];
+    if (!row || !isRole(row.role)) return null;
+    return { tenantId, role: row.role, allStores: row.all_stores, storeIds: row.store_ids };
+  }
+}

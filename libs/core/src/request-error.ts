@@ -1,0 +1,21 @@
+import { assertNever, DomainError } from './domain-error';
+
+export enum RequestErrorCode {
+  BadCursor = 'request.bad_cursor',
+}
+
+/** Request-level problems no particular library owns. */
+export class RequestError extends DomainError<RequestErrorCode> {
+  constructor(code: RequestErrorCode, message: string) {
+    super(code, message);
+  }
+
+  get status(): number {
+    switch (this.code) {
+      case RequestErrorCode.BadCursor:
+        return 400;
+      default:
+        return assertNever(this.code);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export { Mailer, type OutgoingMail } from './mailer';
+export { MailModule } from './mail.module';
+export {
+  escapeHtml,
+  invitationMail,
+  renderMail,
+  type InvitationMailData,
+  type MailContent,
+  type MailTemplate,
+  type TemplateMessage,
+} from './templates';

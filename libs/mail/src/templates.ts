@@ -1,0 +1,147 @@
+/**
+ * Every message Forecourt sends, in one place. Each template is a typed function that returns the
+ * subject, a plain-text body and an HTML body. HTML is built only with the `markup` tag below, which
+ * escapes every interpolated value, so no caller-supplied string reaches the markup raw.
+ */
+
+/** One rendered message. */
+export interface MailContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Data of the invitation mail. */
+export interface InvitationMailData {
+  /** The full link, `<PUBLIC_URL>/invite?token=…`; must be http(s). */
+  inviteUrl: string;
+  /** The dealer group's name; null for an invitation to the platform staff. */
+  tenantName: string | null;
+  /** A role name such as `dealer_admin`; known ones are shown by their label. */
+  role: string;
+  inviterName: string;
+  expiresAt: Date;
+}
+
+/** A template and its data; `Mailer.send` takes one of these plus a recipient. */
+export type TemplateMessage = { template: 'invitation'; data: InvitationMailData };
+
+/** The name of a template. */
+export type MailTemplate = TemplateMessage['template'];
+
+/** Renders the template a message names. */
+export function renderMail(message: TemplateMessage): MailContent {
+  switch (message.template) {
+    case 'invitation':
+      return invitationMail(message.data);
+  }
+}
+
+const ROLE_LABELS: Record<string, string> = {
+  platform_owner: 'platform owner',
+  platform_support: 'platform support',
+  dealer_admin: 'administrator',
+  dealer_manager: 'manager',
+  dealer_sales: 'salesperson',
+  dealer_marketing: 'marketing',
+};
+
+/** An invitation to a dealer group (or, with `tenantName: null`, to the platform staff). */
+export function invitationMail(data: InvitationMailData): MailContent {
+  const url = webUrl(data.inviteUrl);
+  const inviter = oneLine(data.inviterName);
+  const tenant = data.tenantName === null ? null : oneLine(data.tenantName);
+  const role = ROLE_LABELS[data.role] ?? data.role;
+  const expires = formatUtc(data.expiresAt);
+
+  const subject = tenant === null ? 'Join the Forecourt platform team' : `Join ${tenant} on Forecourt`;
+  const where = tenant === null ? 'the Forecourt platform team' : `${tenant} on Forecourt`;
+
+  const text = [
+    'Hello,',
+    '',
+    `${inviter} has invited you to join ${where} as ${role}.`,
+    '',
+    'Accept the invitation:',
+    url,
+    '',
+    `The link works once, only for this email address, and expires on ${expires}.`,
+    'If you did not expect this invitation, you can ignore this message.',
+    '',
+    'Forecourt',
+    '',
+  ].join('\n');
+
+  const whereHtml =
+    tenant === null ? markup`the Forecourt platform team` : markup`<strong>${tenant}</strong> on Forecourt`;
+  const small = 'font-size: 13px; color: #57606a;';
+  const button =
+    'display: inline-block; padding: 10px 18px; background: #1f4e8c; color: #ffffff; text-decoration: none; border-radius: 4px;';
+  const body = markup`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
+<p>Hello,</p>
+<p>${inviter} has invited you to join ${whereHtml} as ${role}.</p>
+<p><a href="${url}" style="${button}">Accept the invitation</a></p>
+<p style="${small}">Or open this link: <a href="${url}">${url}</a></p>
+<p style="${small}">The link works once, only for this email address, and expires on ${expires}.
+If you did not expect this invitation, you can ignore this message.</p>
+<p>Forecourt</p>
+</body>
+</html>
+`;
+
+  return { subject, text, html: body.toString() };
+}
+
+/** Markup that is already safe; only the `markup` tag makes one. */
+class SafeHtml {
+  constructor(private readonly markup: string) {}
+  toString(): string {
+    return this.markup;
+  }
+}
+
+/** A template literal tag that escapes every interpolated value except nested `markup` fragments. */
+function markup(strings: TemplateStringsArray, ...values: (string | SafeHtml)[]): SafeHtml {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += (value instanceof SafeHtml ? value.toString() : escapeHtml(value)) + (strings[i + 1] ?? '');
+  });
+  return new SafeHtml(out);
+}
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** Names go into subjects and single lines: collapse line breaks and runs of white space. */
+function oneLine(value: string): string {
+  return value.replace(/\s+/g, ' ').trim();
+}
+
+/** Only http(s) links go into a mail (never `javascript:` or the like). */
+function webUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('mail link must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error('mail link must be an absolute http(s) URL');
+  }
+  return url.href;
+}
+
+/** `2025-06-30 14:05 UTC`: unambiguous whatever the reader's locale. */
+function formatUtc(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

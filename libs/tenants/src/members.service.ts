@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import {
+  decodeCursor,
+  DEFAULT_PAGE_SIZE,
+  newId,
+  type Page,
+  pageOf,
+  type RequestContext,
+} from '@forecourt/core';
+import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { PatchMembershipDto, TenantUserDto } from './tenant.dto';
+import { TenantError, TenantErrorCode } from './tenant-error';
+
+const MEMBER_COLUMNS = `u.id, u.email, u.name, m.role, m.all_stores as "allStores", m.store_ids as "storeIds", m.status`;
+
+/** The people of the caller's tenant: list, change role and stores, remove, end sessions. */
+@Injectable()
+export class Members {
+  constructor(private readonly transactions: TenantTransaction) {}
+
+  async list(ctx: RequestContext, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<Page<TenantUserDto>> {
+    const scope = tenantScopeOf(ctx);
+    const { rows } = await this.transactions.statement<TenantUserDto>(
+      scope,
+      `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+        where m.tenant_id = $1 and m.status = 'active' and ($2::uuid is null or u.id > $2)
+        order by u.id limit $3`,
+      [scope.tenantId, decodeCursor(cursor), limit + 1],
+    );
+    return pageOf(rows, limit);
+  }
+
+  /** Changes a member's role or store scope; the change is recorded. */
+  async update(ctx: RequestContext, userId: string, patch: PatchMembershipDto): Promise<TenantUserDto> {
+    const scope = tenantScopeOf(ctx);
+    return this.transactions.run(scope, async (tx) => {
+      const current = await this.member(tx, userId);
+      const role = patch.role ?? current.role;
+      const allStores = role === 'dealer_admin' ? true : (patch.allStores ?? current.allStores);
+      if (role === 'dealer_admin' && patch.allStores === false) {
+        throw new TenantError(
+          TenantErrorCode.AdminNeedsAllStores,
+          'allStores: a dealer_admin always has all stores',
+        );
+      }
+      const storeIds = allStores ? [] : (patch.storeIds ?? current.storeIds);
+      if (storeIds.length) {
+        const known = await tx.query('select 1 from stores where tenant_id = $1 and id = any($2::uuid[])', [
+          scope.tenantId,
+          storeIds,
+        ]);
+        if (known.rowCount !== new Set(storeIds).size) {
+          throw new TenantError(
+            TenantErrorCode.UnknownStore,
+            'storeIds: not every store belongs to this tenant',
+          );
+        }
+      }
+      await tx.query(
+        `update memberships set role = $3, all_stores = $4, store_ids = $5, updated_at = now()
+          where tenant_id = $1 and user_id = $2`,
+        [scope.tenantId, userId, role, allStores, storeIds],
+      );
+      await this.record(tx, ctx, userId, 'membership.updated', {
+        from: { role: current.role, allStores: current.allStores, storeIds: current.storeIds },
+        to: { role, allStores, storeIds },
+      });
+      return { ...current, role, allStores, storeIds };
+    });
+  }
+
+  /** Removes the member from this tenant and ends all of their sessions at once. */
+  async remove(ctx: RequestContext, userId: string): Promise<void> {
+    const scope = tenantScopeOf(ctx);
+    await this.transactions.run(scope, async (tx) => {
+      await this.member(tx, userId);
+      await tx.query('select app.revoke_member_sessions($1)', [userId]);
+      await tx.query(
+        `update memberships set status = 'deactivated', updated_at = now() where tenant_id = $1 and user_id = $2`,
+        [scope.tenantId, userId],
+      );
+      await this.record(tx, ctx, userId, 'membership.removed', {});
+    });
+  }
+
+  /** Ends every session of a member of this tenant, on every instance, from the next request on. */
+  async revokeSessions(ctx: RequestContext, userId: string): Promise<void> {
+    await this.transactions.run(tenantScopeOf(ctx), async (tx) => {
+      await this.member(tx, userId);
+      await tx.query('select app.revoke_member_sessions($1)', [userId]);
+      await this.record(tx, ctx, userId, 'sessions.revoked', {});
+    });
+  }
+
+  private async member(tx: TenantWork, userId: string): Promise<TenantUserDto> {
+    const { rows } = await tx.query<TenantUserDto>(
+      `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+        where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'`,
+      [tx.scope.tenantId, userId],
+    );
+    if (!rows[0]) throw new TenantError(TenantErrorCode.UserNotFound, 'No such user in this tenant');
+    return rows[0];
+  }
+
+  private async record(tx: TenantWork, ctx: RequestContext, userId: string, action: string, changes: object) {
+    await tx.query(
+      `insert into membership_events (tenant_id, id, actor_id, user_id, action, changes) values ($1, $2, $3, $4, $5, $6)`,
+      [tx.scope.tenantId, newId(), ctx.principal!.userId, userId, action, changes],
+    );
+  }
+}
