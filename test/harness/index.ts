@@ -11,3 +11,4 @@ export { GLOBAL_TABLES, schemaViolations } from './schema-rules';
 export { startTestApi, type TestApi } from './api';
 export { ApiProcess, embeddedRuntimeUrl, embeddedServerPid, freePort } from './api-process';
 export { type SignedIn, SignInClient } from './sign-in';
+export { invitationTokenFor, mailsIn } from './mailbox';
