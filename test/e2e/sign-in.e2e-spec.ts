@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
 import { KeyStore, PlatformOwners } from '@forecourt/auth';
 import { SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
@@ -212,5 +213,88 @@ describe('sign-in events', () => {
     const everything = JSON.stringify((await admin.query('select * from auth_events')).rows);
     for (const secretValue of [PASSWORD, secret, token, ...recoveryCodes])
       expect(everything).not.toContain(secretValue);
+  });
+});
+
+describe('browser sessions (cookie + CSRF)', () => {
+  const cookieHeader = (cookies: { name: string; value: string }[]) =>
+    cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+
+  it('sets an HttpOnly, SameSite session cookie and a readable CSRF cookie at verify', async () => {
+    const email = await newOwner();
+    const mfaToken = await client.mfaToken(email, PASSWORD);
+    const secret = (await client.post('/v1/auth/mfa/enroll', { mfaToken })).body.secret as string;
+    const verify = await api.app.inject({
+      method: 'POST',
+      url: '/v1/auth/mfa/verify',
+      payload: { mfaToken, code: SignInClient.code(secret) },
+    });
+    const session = verify.cookies.find((cookie) => cookie.name === 'fc_session')!;
+    const csrf = verify.cookies.find((cookie) => cookie.name === 'fc_csrf')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(session.value).toBe(verify.json<{ token: string }>().token);
+    expect(csrf.httpOnly).toBeFalsy();
+    expect(csrf.value).toBe(verify.json<{ csrfToken: string }>().csrfToken);
+
+    const me = await api.app.inject({
+      method: 'GET',
+      url: '/v1/auth/me',
+      headers: { cookie: cookieHeader([session]) },
+    });
+    expect(me.statusCode).toBe(200);
+  });
+
+  it('refuses a state-changing cookie request without the CSRF token (403), accepts it with the token', async () => {
+    const email = await newOwner();
+    const { token } = await client.enroll(email, PASSWORD);
+    const cookies = cookieHeader([{ name: 'fc_session', value: token }]);
+    const without = await api.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { cookie: cookies },
+    });
+    expect(without.statusCode).toBe(403);
+    expect(without.headers['content-type']).toMatch(/problem\+json/);
+    const wrong = await api.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { cookie: cookies, 'x-csrf-token': 'forged' },
+    });
+    expect(wrong.statusCode).toBe(403);
+    expect((await client.get('/v1/auth/me', token)).status).toBe(200); // nothing happened
+
+    // Reads are fine without it; the token a browser page echoes is the one verify handed out.
+    expect(
+      (await api.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie: cookies } })).statusCode,
+    ).toBe(200);
+    const valid = createHash('sha256').update(`csrf:${token}`).digest('base64url');
+    const logout = await api.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { cookie: cookies, 'x-csrf-token': valid },
+    });
+    expect(logout.statusCode).toBe(204);
+    expect(logout.cookies.find((cookie) => cookie.name === 'fc_session')?.value).toBe('');
+    expect((await client.get('/v1/auth/me', token)).status).toBe(401);
+  });
+});
+
+describe('across instances', () => {
+  it('ends a session on every instance at once', async () => {
+    const other = await startTestApi({ shareDatabaseWith: api, env: { AUTH_FAILED_LIMIT: '1000' } });
+    try {
+      const email = await newOwner();
+      const { token } = await client.enroll(email, PASSWORD);
+      const elsewhere = new SignInClient(other.app);
+      expect((await elsewhere.get('/v1/auth/me', token)).status).toBe(200);
+      await api.app.inject({
+        method: 'POST',
+        url: '/v1/auth/logout',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect((await elsewhere.get('/v1/auth/me', token)).status).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ export enum AuthErrorCode {
   InvalidAccount = 'auth.invalid_account',
   AccountExists = 'auth.account_exists',
   RateLimited = 'auth.rate_limited',
+  CsrfTokenMissing = 'auth.csrf_token_missing',
 }
 
 export class AuthError extends DomainError<AuthErrorCode> {
@@ -42,6 +43,8 @@ export class AuthError extends DomainError<AuthErrorCode> {
         return 400;
       case AuthErrorCode.RateLimited:
         return 429;
+      case AuthErrorCode.CsrfTokenMissing:
+        return 403;
       default:
         return assertNever(this.code);
     }

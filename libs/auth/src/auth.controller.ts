@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import {
@@ -11,13 +13,21 @@ import {
   SignInStepDto,
 } from './auth.dto';
 import { AuthService } from './auth.service';
+import { clearSessionCookies, csrfTokenFor, setSessionCookies } from './browser-session';
 import { SessionGuard } from './session.guard';
 
 /** Sign-in: password, then mandatory TOTP; the contract is in shared/API.md. */
 @ApiTags('auth')
 @Controller('v1/auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  private readonly secureCookies: boolean;
+
+  constructor(
+    private readonly auth: AuthService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.secureCookies = config.publicUrl.startsWith('https://');
+  }
 
   @Post('login')
   @HttpCode(200)
@@ -36,8 +46,14 @@ export class AuthController {
   @Post('mfa/verify')
   @HttpCode(200)
   @ApiOkResponse({ type: SessionDto })
-  verify(@Ctx() ctx: RequestContext, @Body() body: MfaVerifyDto): Promise<SessionDto> {
-    return this.auth.verify(ctx, body.mfaToken, body.code);
+  async verify(
+    @Ctx() ctx: RequestContext,
+    @Body() body: MfaVerifyDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SessionDto> {
+    const session = await this.auth.verify(ctx, body.mfaToken, body.code);
+    setSessionCookies(reply, session.token, session.expiresAt, this.secureCookies);
+    return { ...session, csrfToken: csrfTokenFor(session.token) };
   }
 
   @Get('me')
@@ -53,7 +69,8 @@ export class AuthController {
   @UseGuards(SessionGuard)
   @ApiBearerAuth()
   @ApiNoContentResponse()
-  logout(@Ctx() ctx: RequestContext): Promise<void> {
-    return this.auth.logout(ctx, ctx.principal!);
+  async logout(@Ctx() ctx: RequestContext, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.auth.logout(ctx, ctx.principal!);
+    clearSessionCookies(reply, this.secureCookies);
   }
 }

@@ -33,6 +33,10 @@ export class SessionDto {
   @ApiProperty() expiresAt!: Date;
   @ApiPropertyOptional({ type: [String], description: 'only when this call activated MFA' })
   recoveryCodes?: string[];
+  @ApiProperty({
+    description: 'for browser (cookie) sessions: send it as X-CSRF-Token on state-changing requests',
+  })
+  csrfToken!: string;
 }
 
 class MeUserDto {

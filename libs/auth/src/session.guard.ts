@@ -1,9 +1,16 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { type AuthenticatedRequest, PRINCIPAL } from '@forecourt/core';
 import { AuthError, AuthErrorCode } from './auth-error';
+import { CSRF_HEADER, csrfTokenMatches, SESSION_COOKIE } from './browser-session';
 import { Sessions } from './sessions';
 
-/** Admits a request only with a live session (`Authorization: Bearer <token>`). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Admits a request only with a live session: `Authorization: Bearer <token>` (API clients), or
+ * the session cookie (browsers) — then a state-changing request must also echo the CSRF token in
+ * `X-CSRF-Token`, or it is refused with 403.
+ */
 @Injectable()
 export class SessionGuard implements CanActivate {
   constructor(private readonly sessions: Sessions) {}
@@ -11,7 +18,19 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    const bearer = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    const cookie = bearer ? null : (request.cookies?.[SESSION_COOKIE] ?? null);
+    const token = bearer ?? cookie;
+    if (
+      cookie &&
+      !SAFE_METHODS.has(request.method) &&
+      !csrfTokenMatches(cookie, request.headers[CSRF_HEADER])
+    ) {
+      throw new AuthError(
+        AuthErrorCode.CsrfTokenMissing,
+        `A cookie session must send the ${CSRF_HEADER} header`,
+      );
+    }
     const principal = token ? await this.sessions.authenticate(token) : null;
     if (!principal)
       throw new AuthError(AuthErrorCode.Unauthenticated, 'Sign in first (a valid bearer token is required)');
