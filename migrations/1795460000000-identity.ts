@@ -30,6 +30,10 @@ export class Identity1795460000000 implements MigrationInterface {
         retired_at timestamptz,
         primary key (tenant_id, id)
       )`);
+    // One active data key per tenant; retired ones stay until nothing sealed under them remains.
+    await db.query(
+      `create unique index tenant_keys_active on tenant_keys (tenant_id) where retired_at is null`,
+    );
 
     await db.query(`
       alter table users

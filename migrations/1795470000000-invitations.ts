@@ -63,7 +63,9 @@ export class Invitations1795470000000 implements MigrationInterface {
     // A dealer_admin ends the sessions of a member of its tenant: sessions are walled per user, so
     // this narrow function (owned by the schema owner, who may update sessions through the policy
     // below) does it, and only for a user who is a member of the transaction's tenant.
-    await db.query(`create policy session_revocation on sessions as permissive for all to current_user using (true)`);
+    await db.query(
+      `create policy session_revocation on sessions as permissive for all to current_user using (true)`,
+    );
     await db.query(`
       create function app.revoke_member_sessions(p_user_id uuid) returns integer
         language sql volatile security definer

@@ -3,3 +3,4 @@ export { KeyWrapper } from './envelope';
 export { HmacKeyRing, type RingKey } from './hmac-key-ring';
 export { loadMasterKey, MasterKeyError } from './master-key';
 export { CryptoModule } from './crypto.module';
+export { TenantKeys } from './tenant-keys';
