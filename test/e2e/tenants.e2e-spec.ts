@@ -232,14 +232,22 @@ describe('members', () => {
     );
     expect(events.rows.map((row) => row.action)).toEqual(['membership.created', 'membership.updated']);
 
-    expect((await client.get('/v1/auth/me', sam.token)).status).toBe(200);
-    const revoked = await call(
-      'POST',
-      `/v1/tenants/${tenantId}/users/${sam.userId}/revoke-sessions`,
-      dealerAdmin.token,
-    );
-    expect(revoked.status).toBe(204);
-    expect((await client.get('/v1/auth/me', sam.token)).status).toBe(401);
+    // A second API instance on the same database sees each revocation on the very next request.
+    const other = await startTestApi({ shareDatabaseWith: api, env: { MAIL_DIR: mailDir } });
+    const elsewhere = new SignInClient(other.app);
+    try {
+      expect((await elsewhere.get('/v1/auth/me', sam.token)).status).toBe(200);
+      const revoked = await call(
+        'POST',
+        `/v1/tenants/${tenantId}/users/${sam.userId}/revoke-sessions`,
+        dealerAdmin.token,
+      );
+      expect(revoked.status).toBe(204);
+      expect((await client.get('/v1/auth/me', sam.token)).status).toBe(401);
+      expect((await elsewhere.get('/v1/auth/me', sam.token)).status).toBe(401);
+    } finally {
+      await other.close();
+    }
 
     // Signs in again (the next time step's code), then is removed from the tenant.
     const fresh = await client.post('/v1/auth/mfa/verify', {
