@@ -178,6 +178,26 @@ describe('sessions', () => {
     expect((await client.get('/v1/auth/me', other)).status).toBe(401);
   });
 
+  it('ends a session left idle longer than SESSION_IDLE_MINUTES (default 30)', async () => {
+    const email = await newOwner();
+    const { token, recoveryCodes } = await client.enroll(email, PASSWORD);
+    const busy = await client.sessionWithRecoveryCode(email, PASSWORD, recoveryCodes[0]!);
+    await admin.query(
+      `update sessions set last_seen_at = now() - interval '31 minutes'
+        where user_id = (select id from users where email = $1)`,
+      [email],
+    );
+    expect((await client.get('/v1/auth/me', token)).status).toBe(401);
+    expect((await client.get('/v1/auth/me', busy)).status).toBe(401);
+    const fresh = await client.sessionWithRecoveryCode(email, PASSWORD, recoveryCodes[1]!);
+    await admin.query(
+      `update sessions set last_seen_at = now() - interval '29 minutes'
+        where user_id = (select id from users where email = $1) and revoked_at is null and last_seen_at > now() - interval '1 minute'`,
+      [email],
+    );
+    expect((await client.get('/v1/auth/me', fresh)).status).toBe(200);
+  });
+
   it('keeps tokens of the previous key working after a rotation, until that key is retired', async () => {
     const keys = api.app.get(KeyStore);
     const email = await newOwner();
