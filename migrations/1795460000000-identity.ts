@@ -56,7 +56,6 @@ export class Identity1795460000000 implements MigrationInterface {
         id uuid primary key,
         user_id uuid not null references users (id),
         token_hash bytea not null,
-        csrf_hash bytea,
         created_at timestamptz not null default now(),
         last_seen_at timestamptz not null default now(),
         expires_at timestamptz not null,

@@ -82,6 +82,42 @@ describe('failed sign-ins per IP', () => {
   });
 });
 
+describe('other sign-in endpoints', () => {
+  it('counts failed invitation accepts and MFA verifications towards the same limit', async () => {
+    const ip = freshIp();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const accept = await first.app.inject({
+        method: 'POST',
+        url: '/v1/auth/invitations/accept',
+        payload: { token: `platform.${'A'.repeat(43)}`, name: 'Guess', password: PASSWORD },
+        remoteAddress: ip,
+      });
+      expect(accept.statusCode).toBe(401);
+      const verify = await second.app.inject({
+        method: 'POST',
+        url: '/v1/auth/mfa/verify',
+        payload: { mfaToken: 'fcm.k.x.y.z', code: '123456' },
+        remoteAddress: ip,
+      });
+      expect(verify.statusCode).toBe(401);
+    }
+    expect((await login(first, ip, { email, password: PASSWORD })).statusCode).toBe(429);
+  });
+
+  it('caps all attempts from one address, successful or not (AUTH_ATTEMPT_CEILING)', async () => {
+    const capped = await startTestApi({ shareDatabaseWith: first, env: { AUTH_ATTEMPT_CEILING: '5' } });
+    try {
+      const ip = freshIp();
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        expect((await login(capped, ip, { email, password: PASSWORD })).statusCode).toBe(200);
+      }
+      expect((await login(capped, ip, { email, password: PASSWORD })).statusCode).toBe(429);
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe('per-account back-off', () => {
   it('refuses even the right password after repeated failures from many addresses', async () => {
     const target = `backoff.${Date.now()}@example.test`;

@@ -1,4 +1,8 @@
 import { ModuleMetadata } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@forecourt/config';
 import { createApp } from '../../apps/api/src/create-app';
@@ -7,6 +11,8 @@ import { createTestDatabase, TestDatabase } from './test-cluster';
 export interface TestApi {
   app: NestFastifyApplication;
   db: TestDatabase;
+  dataDir: string;
+  masterKey: string;
   close(): Promise<void>;
 }
 
@@ -22,9 +28,17 @@ export async function startTestApi(
     shareDatabaseWith?: TestApi;
   } = {},
 ): Promise<TestApi> {
-  const shared = options.shareDatabaseWith?.db;
-  const db = shared ?? (await createTestDatabase());
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent-unused', ...options.env });
+  const shared = options.shareDatabaseWith;
+  const db = shared?.db ?? (await createTestDatabase());
+  // Instances of one deployment share their data directory and master key, like production.
+  const dataDir = shared?.dataDir ?? mkdtempSync(join(tmpdir(), 'forecourt-api-'));
+  const masterKey = shared?.masterKey ?? randomBytes(32).toString('base64');
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    MASTER_KEY: masterKey,
+    ...options.env,
+  });
   const app = await createApp({
     config,
     runtimeDatabaseUrl: db.runtimeUrl,
@@ -33,9 +47,14 @@ export async function startTestApi(
   return {
     app,
     db,
+    dataDir,
+    masterKey,
     close: async () => {
       await app.close();
-      if (!shared) await db.drop();
+      if (!shared) {
+        await db.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

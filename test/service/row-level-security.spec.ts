@@ -10,7 +10,10 @@ import {
   TestDatabase,
 } from '@forecourt/test-harness';
 
-/** Tables declared to hold no tenant or personal rows (schema history, wrapped keys, ...). */
+/**
+ * Tables declared global, without row-level security (schema history, wrapped keys, sign-in
+ * attempts and events, platform staff invitations): see GLOBAL_TABLES for why each is.
+ */
 const NOT_TENANT_DATA = new Set(
   Object.keys(GLOBAL_TABLES).filter((table) => GLOBAL_TABLES[table] === 'no-tenant-data'),
 );

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
-import type { RequestContext } from '@forecourt/core';
+import { DomainError, type RequestContext } from '@forecourt/core';
 import { DataSource } from 'typeorm';
 import { AuthError, AuthErrorCode } from './auth-error';
 
@@ -58,7 +58,8 @@ export class AuthAttempts {
       await this.record(ctx, endpoint, false);
       return result;
     } catch (error) {
-      const failed = error instanceof AuthError && error.status === 401;
+      // Any refusal of the credentials presented (401) counts, whichever library raised it.
+      const failed = error instanceof DomainError && error.status === 401;
       await this.record(ctx, endpoint, failed);
       throw error;
     }

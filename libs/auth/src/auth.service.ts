@@ -33,9 +33,12 @@ export interface Me {
 const asUser = (userId: string): TenantScope => ({ tenantId: null, stores: [], userId });
 const mfaSecretContext = (userId: string) => `user:${userId}:mfa-secret`;
 
-/** Readable one-time recovery codes: 10 characters of an unambiguous alphabet (50 bits). */
+/**
+ * Readable one-time recovery codes: 10 characters of a 32-letter alphabet without look-alikes
+ * (no i, l, o, 1), so `byte % 32` is unbiased: 50 bits each.
+ */
 function recoveryCode(): string {
-  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz023456789';
   return Array.from(randomBytes(10), (byte) => alphabet[byte % alphabet.length]).join('');
 }
 

@@ -38,7 +38,7 @@ export class PlatformOwners {
       [address],
     );
     if (existing)
-      throw new AuthError(AuthErrorCode.WeakPassword, 'email: an account with this e-mail exists');
+      throw new AuthError(AuthErrorCode.AccountExists, 'email: an account with this e-mail exists');
     await this.transactions.statement(
       { tenantId: null, stores: [], userId: id },
       `insert into users (id, email, name, password_hash, platform_role) values ($1, $2, $3, $4, 'platform_owner')`,

@@ -49,8 +49,12 @@ export class ListQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 
+export class TenantSummaryDto extends TenantDto {
+  @ApiProperty() createdAt!: Date;
+}
+
 export class TenantPageDto {
-  @ApiProperty({ type: [TenantDto] }) data!: TenantDto[];
+  @ApiProperty({ type: [TenantSummaryDto] }) data!: TenantSummaryDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
 
