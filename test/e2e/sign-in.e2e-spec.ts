@@ -318,3 +318,43 @@ describe('across instances', () => {
     }
   });
 });
+
+describe('behind https', () => {
+  it('marks the session cookies Secure when PUBLIC_URL is https', async () => {
+    const secure = await startTestApi({
+      shareDatabaseWith: api,
+      env: { PUBLIC_URL: 'https://forecourt.example.test', AUTH_FAILED_LIMIT: '1000' },
+    });
+    try {
+      const email = await newOwner();
+      const secureClient = new SignInClient(secure.app);
+      const mfaToken = await secureClient.mfaToken(email, PASSWORD);
+      const secret = (await secureClient.post('/v1/auth/mfa/enroll', { mfaToken })).body.secret as string;
+      const verify = await secure.app.inject({
+        method: 'POST',
+        url: '/v1/auth/mfa/verify',
+        payload: { mfaToken, code: SignInClient.code(secret) },
+      });
+      expect(verify.cookies.map((cookie) => [cookie.name, cookie.secure])).toEqual([
+        ['fc_session', true],
+        ['fc_csrf', true],
+      ]);
+    } finally {
+      await secure.close();
+    }
+  });
+
+  it('accepts a token signed by a key another instance has just rotated in', async () => {
+    const other = await startTestApi({ shareDatabaseWith: api, env: { AUTH_FAILED_LIMIT: '1000' } });
+    try {
+      const email = await newOwner();
+      // The other instance loaded its keys at start; it reloads on an unknown key id at most once a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await api.app.get(KeyStore).rotateSigningKey(); // this instance signs with the new key at once
+      const { token } = await client.enroll(email, PASSWORD);
+      expect((await new SignInClient(other.app).get('/v1/auth/me', token)).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+});

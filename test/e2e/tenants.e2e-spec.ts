@@ -291,3 +291,54 @@ describe('platform staff', () => {
     expect(staff.status).toBe(403);
   });
 });
+
+describe('accepting with an existing account', () => {
+  it('adds the membership to the account, only with its password, and answers mfa_required', async () => {
+    const first = await newTenant('first-group', 'multi@groups.test');
+    const second = await call('POST', '/v1/platform/tenants', ownerToken, {
+      name: 'Second Group',
+      slug: 'second-group',
+      adminEmail: 'multi@groups.test',
+    });
+    expect(second.status).toBe(201);
+    const token = invitationTokenFor(mailDir, 'multi@groups.test');
+    const wrong = await client.post('/v1/auth/invitations/accept', {
+      token,
+      name: 'Multi',
+      password: 'not my password at all',
+    });
+    expect(wrong.status).toBe(401);
+    const accepted = await client.post('/v1/auth/invitations/accept', {
+      token,
+      name: 'Multi',
+      password: PASSWORD,
+    });
+    expect(accepted).toMatchObject({ status: 200, body: { status: 'mfa_required' } });
+    const me = await client.get('/v1/auth/me', first.admin.token);
+    expect((me.body.memberships as { tenantId: string }[]).map((m) => m.tenantId).sort()).toEqual(
+      [first.tenantId, second.body.id as string].sort(),
+    );
+  });
+
+  it('never demotes: a platform owner accepting a support invitation stays owner, and it is recorded', async () => {
+    await call('POST', '/v1/platform/staff/invitations', ownerToken, {
+      email: 'owner@forecourt.test',
+      role: 'platform_support',
+    });
+    const token = invitationTokenFor(mailDir, 'owner@forecourt.test');
+    const accepted = await client.post('/v1/auth/invitations/accept', {
+      token,
+      name: 'Olive',
+      password: PASSWORD,
+    });
+    expect(accepted).toMatchObject({ status: 200, body: { status: 'mfa_required' } });
+    expect((await client.get('/v1/auth/me', ownerToken)).body).toMatchObject({
+      platformRole: 'platform_owner',
+    });
+    const events = await admin.query(
+      `select 1 from auth_events e join users u on u.id = e.user_id
+        where u.email = 'owner@forecourt.test' and e.event = 'auth.platform_role.granted'`,
+    );
+    expect(events.rowCount).toBe(1);
+  });
+});

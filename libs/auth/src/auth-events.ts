@@ -3,7 +3,12 @@ import { newId, type RequestContext } from '@forecourt/core';
 import { DataSource } from 'typeorm';
 
 export type AuthEventName =
-  'auth.login' | 'auth.mfa.enroll' | 'auth.mfa.verify' | 'auth.recovery_code.used' | 'auth.logout';
+  | 'auth.login'
+  | 'auth.mfa.enroll'
+  | 'auth.mfa.verify'
+  | 'auth.recovery_code.used'
+  | 'auth.logout'
+  | 'auth.platform_role.granted';
 
 /**
  * Sign-in events, failed or not, with who (when known), from where and why it failed — never

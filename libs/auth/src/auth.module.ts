@@ -21,6 +21,15 @@ import { Sessions } from './sessions';
     SessionGuard,
     Sessions,
   ],
-  exports: [AuthAttempts, AuthService, KeyStore, PasswordHasher, PlatformOwners, SessionGuard, Sessions],
+  exports: [
+    AuthAttempts,
+    AuthEvents,
+    AuthService,
+    KeyStore,
+    PasswordHasher,
+    PlatformOwners,
+    SessionGuard,
+    Sessions,
+  ],
 })
 export class AuthModule {}

@@ -111,7 +111,7 @@ export class AuthService {
 
   /** A new TOTP secret for a user whose MFA is not active yet (stored sealed). */
   async enroll(ctx: RequestContext, mfaToken: string): Promise<{ secret: string; otpauthUrl: string }> {
-    const userId = this.userOfMfaToken(mfaToken);
+    const userId = await this.userOfMfaToken(mfaToken);
     const secret = newTotpSecret();
     const sealed = seal(this.keys.userSecrets, Buffer.from(secret), mfaSecretContext(userId));
     const email = await this.transactions.run(asUser(userId), async (tx) => {
@@ -147,7 +147,7 @@ export class AuthService {
     mfaToken: string,
     code: string,
   ): Promise<IssuedSession & { recoveryCodes?: string[] }> {
-    const userId = this.userOfMfaToken(mfaToken);
+    const userId = await this.userOfMfaToken(mfaToken);
     const outcome = await this.transactions.run(asUser(userId), async (tx) => {
       const { rows } = await tx.query<{
         mfa_secret: Buffer | null;
@@ -252,7 +252,9 @@ export class AuthService {
     await this.events.record(ctx, 'auth.logout', 'succeeded', principal.userId);
   }
 
-  private userOfMfaToken(mfaToken: string): string {
+  private async userOfMfaToken(mfaToken: string): Promise<string> {
+    const keyId = mfaToken.split('.')[1];
+    if (keyId) await this.keys.ensureKnown(keyId);
     const parsed = verifyToken(this.keys.ring, 'fcm', mfaToken);
     if (!parsed || !/^\d+$/.test(parsed.body) || Number(parsed.body) < Date.now()) {
       throw new AuthError(AuthErrorCode.InvalidMfaToken, 'The sign-in step has expired; sign in again');

@@ -1,5 +1,6 @@
 export { AuthError, AuthErrorCode } from './auth-error';
 export { AuthAttempts } from './auth-attempts';
+export { AuthEvents } from './auth-events';
 export { AuthModule } from './auth.module';
 export { AuthService, type SignInStep } from './auth.service';
 export { PasswordHasher } from './password-hasher';

@@ -26,6 +26,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private signing: HmacKeyRing | null = null;
   private userSecretsKey: KeyObject | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lastReload = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -69,7 +70,17 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     await this.reload();
   }
 
+  /**
+   * Makes sure a key id seen in a token is known if it exists: another instance may have rotated
+   * moments ago. Reloads at most once a second, so unknown ids cannot force a reload per request.
+   */
+  async ensureKnown(keyId: string): Promise<void> {
+    if (this.ring.has(keyId) || Date.now() - this.lastReload < 1_000) return;
+    await this.reload();
+  }
+
   async reload(): Promise<void> {
+    this.lastReload = Date.now();
     let rows = await this.rows();
     if (!rows.some((row) => row.purpose === 'session-signing' && row.retired_at === null)) {
       await this.insert(`sk-${newId()}`, 'session-signing');

@@ -36,6 +36,8 @@ export class Sessions {
 
   /** The principal of a live session, or null (bad signature, retired key, expired, revoked, deactivated). */
   async authenticate(token: string): Promise<Principal | null> {
+    const keyId = token.split('.')[1];
+    if (keyId) await this.keys.ensureKnown(keyId);
     const parsed = verifyToken(this.keys.ring, 'fcs', token);
     if (!parsed) return null;
     const { rows } = await this.transactions.statement<{ id: string; platform_role: PlatformRole | null }>(

@@ -25,6 +25,10 @@ export class HmacKeyRing {
     return this.signingKeyId;
   }
 
+  has(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
   sign(message: Buffer): { keyId: string; mac: Buffer } {
     return { keyId: this.signingKeyId, mac: this.mac(this.keys.get(this.signingKeyId)!, message) };
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   AuthAttempts,
+  AuthEvents,
   AuthService,
   PasswordHasher,
   passwordProblem,
@@ -46,6 +47,7 @@ export class Invitations {
     private readonly passwords: PasswordHasher,
     private readonly auth: AuthService,
     private readonly attempts: AuthAttempts,
+    private readonly events: AuthEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -183,10 +185,15 @@ export class Invitations {
    * the sign-in rate limits; any bad token answers the same 401.
    */
   accept(ctx: RequestContext, token: string, name: string, password: string): Promise<SignInStep> {
-    return this.attempts.guard(ctx, 'invitation.accept', () => this.acceptOnce(token, name, password));
+    return this.attempts.guard(ctx, 'invitation.accept', () => this.acceptOnce(ctx, token, name, password));
   }
 
-  private async acceptOnce(token: string, name: string, password: string): Promise<SignInStep> {
+  private async acceptOnce(
+    ctx: RequestContext,
+    token: string,
+    name: string,
+    password: string,
+  ): Promise<SignInStep> {
     const dot = token.indexOf('.');
     const [owner, secret] = [token.slice(0, dot), token.slice(dot + 1)];
     if (dot < 0 || !/^[A-Za-z0-9_-]{43}$/.test(secret)) throw invalidInvitation();
@@ -237,7 +244,12 @@ export class Invitations {
         ]);
       }
       if (owner === 'platform') {
-        await tx.query('update users set platform_role = $2 where id = $1', [userId, invitation.role]);
+        // Never a demotion: an owner accepting a support invitation stays an owner.
+        await tx.query(
+          `update users set platform_role = $2
+            where id = $1 and (platform_role is null or $2 = 'platform_owner')`,
+          [userId, invitation.role],
+        );
       } else {
         await tx.query(
           `insert into memberships (tenant_id, id, user_id, role, all_stores, store_ids) values ($1, $2, $3, $4, $5, $6)
@@ -258,6 +270,8 @@ export class Invitations {
       );
       return state.rows[0]?.mfa ?? false;
     });
+    if (owner === 'platform')
+      await this.events.record(ctx, 'auth.platform_role.granted', 'succeeded', userId);
     return this.auth.mfaStep(userId, mfaEnabled);
   }
 
