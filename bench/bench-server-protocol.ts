@@ -1,12 +1,33 @@
 /** How `http-read.bench.ts` and its server process (`bench-server.ts`) talk over IPC. */
+import type { BenchReadOptions } from './bench-read.module';
 
-/** The environment variable carrying the server's {@link BenchReadOptions} as JSON. */
+/** The environment variable carrying the server's {@link BenchServerOptions} as JSON. */
 export const BENCH_SERVER_ENV = 'BENCH_SERVER';
 
-/** Server → parent: it listens on `port`. */
+/** What the server process is started with. */
+export interface BenchServerOptions extends BenchReadOptions {
+  /** An empty directory for the app's `DATA_DIR` (`MAIL_DIR` is inside it). */
+  dataDir: string;
+  /**
+   * `MASTER_KEY` (base64 of 32 bytes). API processes on one database must share it: the key
+   * ring in the database is wrapped with it.
+   */
+  masterKey: string;
+  /** Platform owners to create (`PlatformOwners.create`) before the server reports ready. */
+  owners: number;
+}
+
+/** A platform owner the server created; MFA is not enrolled yet. */
+export interface BenchOwner {
+  email: string;
+  password: string;
+}
+
+/** Server → parent: it listens on `port`, and these owners exist. */
 export interface ServerReady {
   type: 'ready';
   port: number;
+  owners: BenchOwner[];
 }
 
 /** Parent → server: "how much CPU have you used?" */

@@ -1,13 +1,28 @@
 import autocannon from 'autocannon';
 import { ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchReadOptions } from './bench-read.module';
-import { BENCH_SERVER_ENV, CpuRequest, ServerMessage } from './bench-server-protocol';
+import {
+  BENCH_SERVER_ENV,
+  BenchOwner,
+  BenchServerOptions,
+  CpuRequest,
+  ServerMessage,
+} from './bench-server-protocol';
 import { LoadSettings, pick, quantile, Sample } from './measure';
 
 /** The bench routes of `bench-read.module.ts`. */
 export type ReadRoute = 'raw' | 'tenant-statement' | 'tenant-run';
+
+/** What one HTTP load row sends: always a GET. */
+export interface HttpTarget {
+  /** A fixed path, or a function giving each request its own. */
+  path: string | (() => string);
+  /** When set, connection `i` sends `Authorization: Bearer <bearerTokens[i % length]>` throughout. */
+  bearerTokens?: readonly string[];
+}
 
 /**
  * The real API (createApp: Fastify, Helmet, request context, validation, logging, metrics) with
@@ -17,23 +32,42 @@ export type ReadRoute = 'raw' | 'tenant-statement' | 'tenant-run';
 export class HttpReadBench {
   private constructor(
     private readonly server: ChildProcess,
-    private readonly origin: string,
+    private readonly dataDir: string,
+    /** `http://127.0.0.1:<port>`. */
+    readonly origin: string,
+    /** The platform owners the server created (MFA not enrolled yet). */
+    readonly owners: readonly BenchOwner[],
     private readonly ids: readonly string[],
   ) {}
 
-  static async start(options: BenchReadOptions, ids: readonly string[]): Promise<HttpReadBench> {
+  static async start(
+    options: Omit<BenchServerOptions, 'dataDir'>,
+    ids: readonly string[],
+  ): Promise<HttpReadBench> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'forecourt-bench-api-'));
+    const serverOptions: BenchServerOptions = { ...options, dataDir };
     const server = fork(join(__dirname, 'bench-server.js'), [], {
-      env: { ...process.env, [BENCH_SERVER_ENV]: JSON.stringify(options) },
+      env: { ...process.env, [BENCH_SERVER_ENV]: JSON.stringify(serverOptions) },
       execArgv: ['--enable-source-maps'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once('message', (message: ServerMessage) => {
-        if (message.type === 'ready') resolve(message.port);
+    try {
+      const ready = await new Promise<{ port: number; owners: BenchOwner[] }>((resolve, reject) => {
+        server.once('message', (message: ServerMessage) => {
+          if (message.type === 'ready') resolve(message);
+        });
+        server.once('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
       });
-      server.once('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
-    });
-    return new HttpReadBench(server, `http://127.0.0.1:${port}`, ids);
+      return new HttpReadBench(server, dataDir, `http://127.0.0.1:${ready.port}`, ready.owners, ids);
+    } catch (error) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** A random store by primary key through one of the bench routes. */
+  readTarget(route: ReadRoute): HttpTarget {
+    return { path: () => `/bench/${route}/${pick(this.ids)}` };
   }
 
   /** Fails unless every route answers 200 with the row that was asked for. */
@@ -48,20 +82,32 @@ export class HttpReadBench {
     }
   }
 
-  async run(route: ReadRoute, settings: LoadSettings): Promise<Sample> {
-    await this.load(route, settings.connections, settings.warmupSeconds);
+  async run(target: HttpTarget, settings: LoadSettings): Promise<Sample> {
+    await this.load(target, settings.connections, settings.warmupSeconds);
+    const { result, cpuMicros } = await this.measureCpu(() =>
+      this.load(target, settings.connections, settings.seconds),
+    );
+    const { completed, ...sample } = result;
+    return { ...sample, cpuPerOp: cpuMicros / completed };
+  }
+
+  /** Runs `work` and returns the server process's user + system CPU time during it. */
+  async measureCpu<T>(work: () => Promise<T>): Promise<{ result: T; cpuMicros: number }> {
     const before = await this.serverCpu();
-    const { completed, ...sample } = await this.load(route, settings.connections, settings.seconds);
+    const result = await work();
     const after = await this.serverCpu();
-    const micros = after.user - before.user + (after.system - before.system);
-    return { ...sample, cpuPerOp: micros / completed };
+    return { result, cpuMicros: after.user - before.user + (after.system - before.system) };
   }
 
   async stop(): Promise<void> {
-    if (this.server.exitCode !== null) return;
-    const exited = once(this.server, 'exit');
-    this.server.disconnect();
-    await exited;
+    try {
+      if (this.server.exitCode !== null) return;
+      const exited = once(this.server, 'exit');
+      this.server.disconnect();
+      await exited;
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
   }
 
   private async serverCpu(): Promise<NodeJS.CpuUsage> {
@@ -78,31 +124,37 @@ export class HttpReadBench {
   }
 
   private async load(
-    route: ReadRoute,
+    target: HttpTarget,
     connections: number,
     seconds: number,
   ): Promise<Sample & { completed: number }> {
+    const { path, bearerTokens: tokens } = target;
+    const name = typeof path === 'string' ? path : path().replace(/[^/]+$/, ':id');
     // autocannon's own histogram rounds to whole milliseconds; the response events do not.
     const latencies: number[] = [];
+    let connection = 0;
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       const instance = autocannon(
         {
-          url: this.origin,
+          url: typeof path === 'string' ? `${this.origin}${path}` : this.origin,
           connections,
           duration: seconds,
-          requests: [
-            {
-              method: 'GET',
-              setupRequest: (request) => ({ ...request, path: `/bench/${route}/${pick(this.ids)}` }),
-            },
-          ],
+          ...(typeof path === 'string'
+            ? {}
+            : { requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: path() }) }] }),
+          ...(tokens?.length
+            ? {
+                setupClient: (client) =>
+                  client.setHeaders({ authorization: `Bearer ${tokens[connection++ % tokens.length]}` }),
+              }
+            : {}),
         },
         (error: Error | null, done) => (error ? reject(error) : resolve(done)),
       );
       instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
     });
     const failed = result.errors + result.timeouts + result.non2xx;
-    if (failed > 0) throw new Error(`/bench/${route}: ${failed} failed requests (${result.non2xx} non-2xx)`);
+    if (failed > 0) throw new Error(`GET ${name}: ${failed} failed requests (${result.non2xx} non-2xx)`);
     latencies.sort((a, b) => a - b);
     return {
       completed: result['2xx'],

@@ -1,22 +1,27 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { median, medianSample, Sample } from './measure';
+import { median, medianSample, quantile, Sample } from './measure';
 
-/** One row of the printed table: a load row (several samples) or a time in milliseconds. */
+/**
+ * One row of the printed table: a load row (one sample per round) or a time in milliseconds.
+ * A load row is compared with the baseline rows named in `against` (and with itself, 1.00×, in
+ * its own baseline column). With `latencies`, its p50/p99 are those of all its runs pooled.
+ */
 export type ReportRow =
-  | { kind: 'load'; id: string; label: string; samples: Sample[] }
+  | {
+      kind: 'load';
+      id: string;
+      label: string;
+      samples: Sample[];
+      against?: readonly string[];
+      latencies?: readonly number[];
+    }
   | { kind: 'time'; id: string; label: string; milliseconds: number };
 
-const HEADER = [
-  '#',
-  'benchmark',
-  'ops/s (or ms)',
-  'spread',
-  '× database',
-  '× HTTP raw',
-  'p50 ms',
-  'p99 ms',
-  'API CPU µs/op',
-];
+/** A baseline row, and the title of its ratio column. */
+export interface Baseline {
+  id: string;
+  title: string;
+}
 
 export function machine(postgresVersion: string): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -35,44 +40,52 @@ function spread(samples: readonly Sample[], middle: Sample): string {
  * The median over rounds of each round's ratio: a row is compared with the baseline run of the
  * same round, seconds apart, so drift on a shared machine cancels out.
  */
-function ratio(samples: readonly Sample[], baseline: readonly Sample[] | undefined): string {
-  if (!baseline) return '';
-  const ratios = samples.map((sample, round) => sample.opsPerSecond / baseline[round]!.opsPerSecond);
-  return `${median(ratios).toFixed(2)}×`;
+export function roundRatio(samples: readonly Sample[], baseline: readonly Sample[]): number {
+  return median(samples.map((sample, round) => sample.opsPerSecond / baseline[round]!.opsPerSecond));
 }
 
-/**
- * The table: each load row's median ops/s over its rounds, compared with the database baseline
- * (`databaseRow`) and the HTTP baseline (`httpRow`), which are themselves rows of the table.
- */
-export function renderTable(rows: ReportRow[], databaseRow: string, httpRow: string): string {
+/** The table: each load row's median ops/s over its rounds, and its ratios to the baselines. */
+export function renderTable(rows: ReportRow[], baselines: readonly Baseline[]): string {
   const samplesOf = (id: string) => {
     const row = rows.find((candidate) => candidate.id === id);
     return row?.kind === 'load' ? row.samples : undefined;
   };
-  const database = samplesOf(databaseRow);
-  const http = samplesOf(httpRow);
+  const header = [
+    '#',
+    'benchmark',
+    'ops/s (or ms)',
+    'spread',
+    ...baselines.map((baseline) => baseline.title),
+    'p50 ms',
+    'p99 ms',
+    'API CPU µs/op',
+  ];
   const cells = rows.map((row): string[] => {
     if (row.kind === 'time') return [row.id, row.label, row.milliseconds.toFixed(0)];
     const middle = medianSample(row.samples);
+    const ratios = baselines.map(({ id }) => {
+      const baseline = samplesOf(id);
+      if (!baseline || (id !== row.id && !row.against?.includes(id))) return '';
+      return `${roundRatio(row.samples, baseline).toFixed(2)}×`;
+    });
+    const pooled = row.latencies && [...row.latencies].sort((a, b) => a - b);
     return [
       row.id,
       row.label,
       middle.opsPerSecond.toFixed(0),
       spread(row.samples, middle),
-      ratio(row.samples, database),
-      row.id === databaseRow ? '' : ratio(row.samples, http),
-      middle.p50.toFixed(2),
-      middle.p99.toFixed(2),
+      ...ratios,
+      (pooled ? quantile(pooled, 0.5) : middle.p50).toFixed(2),
+      (pooled ? quantile(pooled, 0.99) : middle.p99).toFixed(2),
       middle.cpuPerOp?.toFixed(0) ?? '',
     ];
   });
   const cell = (row: string[], column: number) => row[column] ?? '';
-  const widths = HEADER.map((title, column) =>
+  const widths = header.map((title, column) =>
     Math.max(title.length, ...cells.map((row) => cell(row, column).length)),
   );
   const line = (row: string[]) =>
     `| ${widths.map((width, column) => cell(row, column).padEnd(width)).join(' | ')} |`;
   const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
-  return [line(HEADER), rule, ...cells.map(line)].join('\n');
+  return [line(header), rule, ...cells.map(line)].join('\n');
 }
