@@ -1,24 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '@forecourt/database';
 
 const ROOT = join(__dirname, '..', '..');
 /** What `npm start` runs once its `prestart` build is done. */
 export const API_ENTRY = join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** A running `node dist/apps/api/src/main.js` with its output captured. */
 export class ApiProcess {

@@ -9,6 +9,7 @@ export {
 export { inTenant, seedTenant, seedUser, type SeededTenant, type ScopeForSeed } from './seed';
 export { GLOBAL_TABLES, schemaViolations } from './schema-rules';
 export { startTestApi, type TestApi } from './api';
-export { ApiProcess, embeddedRuntimeUrl, embeddedServerPid, freePort } from './api-process';
+export { ApiProcess, embeddedRuntimeUrl, embeddedServerPid } from './api-process';
 export { type SignedIn, SignInClient } from './sign-in';
 export { invitationTokenFor, mailsIn } from './mailbox';
+export { databaseTestingModule } from './database-module';

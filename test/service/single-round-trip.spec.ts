@@ -1,12 +1,15 @@
-import { Test, TestingModule } from '@nestjs/testing';
-import { ClsModule } from 'nestjs-cls';
+import { TestingModule } from '@nestjs/testing';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { v7 as newId } from 'uuid';
-import { DatabaseModule, TenantScope, TenantTransaction } from '@forecourt/database';
-import { TENANT_ENTITIES } from '@forecourt/tenants';
-import { createTestDatabase, SeededTenant, seedTenant, TestDatabase } from '@forecourt/test-harness';
-import { MIGRATIONS } from '../../migrations';
+import { TenantScope, TenantTransaction } from '@forecourt/database';
+import {
+  createTestDatabase,
+  databaseTestingModule,
+  SeededTenant,
+  seedTenant,
+  TestDatabase,
+} from '@forecourt/test-harness';
 
 // One pooled connection, so every statement below reuses the connection the previous one used.
 let db: TestDatabase;
@@ -27,18 +30,7 @@ beforeAll(async () => {
   a = await seedTenant(seedPool, 'alpha');
   b = await seedTenant(seedPool, 'bravo');
   await seedPool.end();
-  moduleRef = await Test.createTestingModule({
-    imports: [
-      ClsModule.forRoot({ global: true }),
-      DatabaseModule.forRoot({
-        url: db.runtimeUrl,
-        entities: TENANT_ENTITIES,
-        migrations: MIGRATIONS,
-        poolSize: 1,
-      }),
-    ],
-  }).compile();
-  await moduleRef.init();
+  moduleRef = await databaseTestingModule(db, { poolSize: 1 });
   transactions = moduleRef.get(TenantTransaction);
   pool = (moduleRef.get(DataSource).driver as unknown as { master: Pool }).master;
 });

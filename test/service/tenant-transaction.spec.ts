@@ -1,19 +1,22 @@
-import { Test, TestingModule } from '@nestjs/testing';
-import { ClsModule } from 'nestjs-cls';
+import { TestingModule } from '@nestjs/testing';
 import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { v7 as newId } from 'uuid';
 import {
-  DatabaseModule,
   NestedTenantTransactionError,
   TenantScope,
   TenantScopeError,
   TenantTransaction,
   TenantTransactionRequiredError,
 } from '@forecourt/database';
-import { StoreRepository, TENANT_ENTITIES } from '@forecourt/tenants';
-import { createTestDatabase, SeededTenant, seedTenant, TestDatabase } from '@forecourt/test-harness';
-import { MIGRATIONS } from '../../migrations';
+import { StoreRepository } from '@forecourt/tenants';
+import {
+  createTestDatabase,
+  databaseTestingModule,
+  SeededTenant,
+  seedTenant,
+  TestDatabase,
+} from '@forecourt/test-harness';
 
 let db: TestDatabase;
 let moduleRef: TestingModule;
@@ -31,19 +34,7 @@ beforeAll(async () => {
   seedPool = new Pool({ connectionString: db.runtimeUrl, max: 2 });
   a = await seedTenant(seedPool, 'alpha');
   b = await seedTenant(seedPool, 'bravo');
-  moduleRef = await Test.createTestingModule({
-    imports: [
-      ClsModule.forRoot({ global: true }),
-      DatabaseModule.forRoot({
-        url: db.runtimeUrl,
-        entities: TENANT_ENTITIES,
-        migrations: MIGRATIONS,
-        poolSize: 2,
-      }),
-    ],
-    providers: [StoreRepository],
-  }).compile();
-  await moduleRef.init();
+  moduleRef = await databaseTestingModule(db, { poolSize: 2, providers: [StoreRepository] });
   transactions = moduleRef.get(TenantTransaction);
   stores = moduleRef.get(StoreRepository);
   dataSource = moduleRef.get(DataSource);

@@ -169,13 +169,11 @@ export class AuthService {
         if (!activating) return { kind: 'ok' as const };
         const codes = Array.from({ length: RECOVERY_CODES }, recoveryCode);
         await tx.query(`delete from recovery_codes where user_id = $1`, [userId]);
-        for (const recovery of codes) {
-          await tx.query(`insert into recovery_codes (user_id, id, code_hash) values ($1, $2, $3)`, [
-            userId,
-            newId(),
-            sha256(recovery),
-          ]);
-        }
+        await tx.query(
+          `insert into recovery_codes (user_id, id, code_hash)
+           select $1, id, hash from unnest($2::uuid[], $3::bytea[]) as c(id, hash)`,
+          [userId, codes.map(() => newId()), codes.map(sha256)],
+        );
         return { kind: 'ok' as const, recoveryCodes: codes };
       }
       if (user.mfa_enabled_at !== null) {

@@ -8,6 +8,7 @@ export {
   EmbeddedCluster,
   type EmbeddedClusterOptions,
   EMBEDDED_SUPERUSER,
+  freePort,
   runningServer,
 } from './embedded-cluster';
 export {

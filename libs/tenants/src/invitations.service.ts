@@ -14,6 +14,7 @@ import { isUuid, newId, type RequestContext } from '@forecourt/core';
 import { TenantTransaction, type TenantWork } from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { DataSource } from 'typeorm';
+import { assertStoresOfTenant } from './store-membership';
 import { TenantError, TenantErrorCode } from './tenant-error';
 import { InvitationDto } from './tenant.dto';
 
@@ -96,18 +97,7 @@ export class Invitations {
     const { invitation, tenantName } = await this.transactions.run(
       { tenantId: tenant.tenantId, stores: 'all', userId: ctx.principal!.userId },
       async (tx) => {
-        if (!dto.allStores && dto.storeIds.length) {
-          const known = await tx.query('select 1 from stores where tenant_id = $1 and id = any($2::uuid[])', [
-            tenant.tenantId,
-            dto.storeIds,
-          ]);
-          if (known.rowCount !== new Set(dto.storeIds).size) {
-            throw new TenantError(
-              TenantErrorCode.UnknownStore,
-              'storeIds: not every store belongs to this tenant',
-            );
-          }
-        }
+        if (!dto.allStores) await assertStoresOfTenant(tx, dto.storeIds);
         const name = await tx.query<{ name: string }>('select name from tenants where id = $1', [
           tenant.tenantId,
         ]);

@@ -9,6 +9,7 @@ import {
 } from '@forecourt/core';
 import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import { PatchMembershipDto, TenantUserDto } from './tenant.dto';
+import { assertStoresOfTenant } from './store-membership';
 import { TenantError, TenantErrorCode } from './tenant-error';
 
 const MEMBER_COLUMNS = `u.id, u.email, u.name, m.role, m.all_stores as "allStores", m.store_ids as "storeIds", m.status`;
@@ -44,18 +45,7 @@ export class Members {
         );
       }
       const storeIds = allStores ? [] : (patch.storeIds ?? current.storeIds);
-      if (storeIds.length) {
-        const known = await tx.query('select 1 from stores where tenant_id = $1 and id = any($2::uuid[])', [
-          scope.tenantId,
-          storeIds,
-        ]);
-        if (known.rowCount !== new Set(storeIds).size) {
-          throw new TenantError(
-            TenantErrorCode.UnknownStore,
-            'storeIds: not every store belongs to this tenant',
-          );
-        }
-      }
+      await assertStoresOfTenant(tx, storeIds);
       await tx.query(
         `update memberships set role = $3, all_stores = $4, store_ids = $5, updated_at = now()
           where tenant_id = $1 and user_id = $2`,
