@@ -33,6 +33,10 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** The `Contact:` of `/.well-known/security.txt` (a mailto: or https: URI). */
   securityContact: string;
+  /** How often the audit sealer numbers and chains new events (the tamper-evidence window). */
+  auditSealIntervalMs: number;
+  /** How often each audit chain's head is signed into a checkpoint kept outside the database. */
+  auditCheckpointMinutes: number;
   /** A session unused for this long ends. */
   sessionIdleMinutes: number;
   /** A session ends this long after sign-in, however busy. */
@@ -179,6 +183,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URI')
         .default(`mailto:security@${new URL(publicUrl).hostname}`),
     ),
+    auditSealIntervalMs: parse(env, 'AUDIT_SEAL_INTERVAL_MS', positiveInt('milliseconds').default(1000)),
+    auditCheckpointMinutes: parse(env, 'AUDIT_CHECKPOINT_MINUTES', positiveInt('minutes').default(15)),
     sessionIdleMinutes: parse(env, 'SESSION_IDLE_MINUTES', positiveInt('minutes').default(30)),
     sessionAbsoluteHours: parse(env, 'SESSION_ABSOLUTE_HOURS', positiveInt('hours').default(12)),
     authFailedLimit: parse(env, 'AUTH_FAILED_LIMIT', positiveInt('attempts').default(10)),

@@ -219,18 +219,19 @@ describe('sign-in events', () => {
     const email = await newOwner();
     await client.post('/v1/auth/login', { email, password: 'not the password at all' });
     const { secret, token, recoveryCodes } = await client.enroll(email, PASSWORD);
-    const { rows } = await admin.query<{ event: string; outcome: string; reason: string | null }>(
-      `select e.event, e.outcome, e.reason from auth_events e join users u on u.id = e.user_id
-        where u.email = $1 order by e.at, e.id`,
+    const { rows } = await admin.query<{ action: string; outcome: string; reason: string | null }>(
+      `select e.action, e.outcome, e.reason from audit_events e join users u on u.id = e.actor_id
+        where u.email = $1 and e.tenant_id = '00000000-0000-0000-0000-000000000000' order by e.at, e.id`,
       [email],
     );
-    expect(rows.map((row) => `${row.event}:${row.outcome}`)).toEqual([
-      'auth.login:failed',
-      'auth.login:succeeded',
-      'auth.mfa.enroll:succeeded',
-      'auth.mfa.verify:succeeded',
+    expect(rows.map((row) => `${row.action}:${row.outcome}:${row.reason ?? ''}`)).toEqual([
+      'auth.login.failed:denied:wrong password',
+      'auth.login.succeeded:allowed:',
+      'auth.mfa.enroll.succeeded:allowed:',
+      'auth.mfa.activated:allowed:',
+      'auth.mfa.verify.succeeded:allowed:',
     ]);
-    const everything = JSON.stringify((await admin.query('select * from auth_events')).rows);
+    const everything = JSON.stringify((await admin.query('select * from audit_events')).rows);
     for (const secretValue of [PASSWORD, secret, token, ...recoveryCodes])
       expect(everything).not.toContain(secretValue);
   });

@@ -226,11 +226,15 @@ describe('members', () => {
       status: 200,
       body: { role: 'dealer_manager', storeIds: [store.body.id] },
     });
-    const events = await admin.query<{ action: string }>(
-      `select action from membership_events where tenant_id = $1 and user_id = $2 order by at`,
+    const events = await admin.query<{ action: string; changed_fields: string[] | null }>(
+      `select action, changed_fields from audit_events
+        where tenant_id = $1 and subject_id = $2 and action like 'membership.%' order by at, id`,
       [tenantId, sam.userId],
     );
-    expect(events.rows.map((row) => row.action)).toEqual(['membership.created', 'membership.updated']);
+    expect(events.rows).toEqual([
+      { action: 'membership.created', changed_fields: null },
+      { action: 'membership.updated', changed_fields: ['role'] },
+    ]);
 
     // A second API instance on the same database sees each revocation on the very next request.
     const other = await startTestApi({ shareDatabaseWith: api, env: { MAIL_DIR: mailDir } });
@@ -336,8 +340,9 @@ describe('accepting with an existing account', () => {
       platformRole: 'platform_owner',
     });
     const events = await admin.query(
-      `select 1 from auth_events e join users u on u.id = e.user_id
-        where u.email = 'owner@forecourt.test' and e.event = 'auth.platform_role.granted'`,
+      `select 1 from audit_events e join users u on u.id = e.actor_id
+        where u.email = 'owner@forecourt.test' and e.action = 'auth.platform_role.granted'
+          and e.tenant_id = '00000000-0000-0000-0000-000000000000'`,
     );
     expect(events.rowCount).toBe(1);
   });

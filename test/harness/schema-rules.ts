@@ -9,7 +9,6 @@ export const GLOBAL_TABLES: Record<string, 'rls' | 'no-tenant-data'> = {
   schema_migrations: 'no-tenant-data',
   key_material: 'no-tenant-data', // wrapped keys: useless without the master key
   auth_attempts: 'no-tenant-data', // IP addresses and timestamps, for rate limits
-  auth_events: 'no-tenant-data', // sign-in events, no tenant data (moves to the audit trail)
   platform_invitations: 'no-tenant-data', // invitations onto the platform staff: e-mail, role, token hash
 };
 

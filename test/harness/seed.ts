@@ -63,9 +63,22 @@ export async function seedUser(
       `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
       [tenantId, newId(), userId, user.role ?? 'dealer_admin'],
     );
+    // The trail's tables, so isolation checks cover them with data present.
     await client.query(
-      `insert into membership_events (tenant_id, id, user_id, action) values ($1, $2, $3, 'membership.created')`,
-      [tenantId, newId(), userId],
+      `insert into audit_events (tenant_id, id, seq, at, actor_role, action, subject_type, subject_id, outcome,
+         prev_hash, hash)
+       values ($1, $2, 1, now(), 'system', 'membership.created', 'Membership', $3, 'allowed', $4, $5)
+       on conflict (tenant_id, seq) do nothing`,
+      [tenantId, newId(), userId, Buffer.alloc(32), randomBytes(32)],
+    );
+    await client.query(
+      `insert into audit_heads (tenant_id, seq, hash) values ($1, 1, $2) on conflict (tenant_id) do nothing`,
+      [tenantId, randomBytes(32)],
+    );
+    await client.query(
+      `insert into audit_checkpoints (tenant_id, id, seq, hash, signed_at, key_id, note)
+       values ($1, $2, 1, $3, now(), 'seed', 'seed') on conflict do nothing`,
+      [tenantId, newId(), randomBytes(32)],
     );
     if (!user.userId) {
       // A person's own rows, so isolation checks cover them with data present.

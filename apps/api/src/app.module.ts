@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
+import { AuditModule } from '@forecourt/audit';
 import { AuthModule } from '@forecourt/auth';
 import { AuthzModule } from '@forecourt/authz';
 import { AppConfig, ConfigModule } from '@forecourt/config';
@@ -42,6 +43,7 @@ export class AppModule {
           poolSize: options.poolSize,
         }),
         CryptoModule,
+        AuditModule.forRoot({ jobs: true }),
         OperationsModule,
         TenantsModule,
         AuthModule,

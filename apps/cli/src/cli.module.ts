@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
+import { AuditModule } from '@forecourt/audit';
 import { AuthModule } from '@forecourt/auth';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { CryptoModule } from '@forecourt/crypto';
@@ -23,6 +24,7 @@ export class CliModule {
           poolSize: 2,
         }),
         CryptoModule,
+        AuditModule.forRoot({ jobs: false }),
         AuthModule,
       ],
     };

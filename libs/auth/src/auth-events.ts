@@ -1,34 +1,41 @@
 import { Injectable } from '@nestjs/common';
-import { newId, type RequestContext } from '@forecourt/core';
-import { DataSource } from 'typeorm';
+import { AuditTrail } from '@forecourt/audit';
+import type { RequestContext } from '@forecourt/core';
+import type { TenantWork } from '@forecourt/database';
 
 export type AuthEventName =
-  | 'auth.login'
-  | 'auth.mfa.enroll'
-  | 'auth.mfa.verify'
+  | 'auth.login.succeeded'
+  | 'auth.login.failed'
+  | 'auth.mfa.enroll.succeeded'
+  | 'auth.mfa.enroll.failed'
+  | 'auth.mfa.activated'
+  | 'auth.mfa.verify.succeeded'
+  | 'auth.mfa.verify.failed'
   | 'auth.recovery_code.used'
-  | 'auth.logout'
-  | 'auth.platform_role.granted';
+  | 'auth.logout';
 
 /**
- * Sign-in events, failed or not, with who (when known), from where and why it failed — never
- * the password, code or token. Kept in `auth_events` until the audit trail takes them over.
+ * Sign-in events, failed or not, into the audit trail: who (when known), from where and why it
+ * failed — never the password, code or token. An event goes to the chain of every tenant the
+ * person belongs to, and to the platform's chain for platform staff and unknown e-mails.
  */
 @Injectable()
 export class AuthEvents {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly audit: AuditTrail) {}
 
-  async record(
+  /** Records `event`; in `tx` when it describes a change made there (so both commit or neither). */
+  record(
     ctx: RequestContext,
     event: AuthEventName,
-    outcome: 'succeeded' | 'failed' | 'refused',
     userId: string | null,
     reason: string | null = null,
+    tx: TenantWork | null = null,
   ): Promise<void> {
-    await this.dataSource.query(
-      `insert into auth_events (id, user_id, event, outcome, reason, ip, user_agent, request_id)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [newId(), userId, event, outcome, reason, ctx.ip, ctx.userAgent?.slice(0, 512) ?? null, ctx.requestId],
-    );
+    return this.audit.appendAboutPerson(tx, ctx, userId, {
+      action: event,
+      subjectType: 'User',
+      outcome: event.endsWith('.failed') ? 'denied' : 'allowed',
+      reason,
+    });
   }
 }

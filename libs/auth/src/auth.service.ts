@@ -85,7 +85,7 @@ export class AuthService {
             ? 'wrong password'
             : 'deactivated';
       if (candidate && !backingOff && !passwordMatches) await this.countFailure(candidate.id);
-      await this.events.record(ctx, 'auth.login', 'failed', candidate?.id ?? null, reason);
+      await this.events.record(ctx, 'auth.login.failed', candidate?.id ?? null, reason);
       throw new AuthError(AuthErrorCode.InvalidCredentials, 'The e-mail or password is wrong');
     }
     await this.transactions.statement(
@@ -93,7 +93,7 @@ export class AuthService {
       'update users set failed_sign_ins = 0, locked_until = null where id = $1 and failed_sign_ins > 0',
       [candidate.id],
     );
-    await this.events.record(ctx, 'auth.login', 'succeeded', candidate.id);
+    await this.events.record(ctx, 'auth.login.succeeded', candidate.id);
     return this.mfaStep(candidate.id, candidate.mfa_enabled);
   }
 
@@ -120,13 +120,13 @@ export class AuthService {
           where id = $1 and mfa_enabled_at is null returning email`,
         [userId, sealed],
       );
+      if (rows[0]) await this.events.record(ctx, 'auth.mfa.enroll.succeeded', userId, null, tx);
       return rows[0]?.email;
     });
     if (!email) {
-      await this.events.record(ctx, 'auth.mfa.enroll', 'refused', userId, 'mfa already active');
+      await this.events.record(ctx, 'auth.mfa.enroll.failed', userId, 'mfa already active');
       throw new AuthError(AuthErrorCode.MfaAlreadyActive, 'MFA is already active for this account');
     }
-    await this.events.record(ctx, 'auth.mfa.enroll', 'succeeded', userId);
     return { secret, otpauthUrl: totpUri(secret, email) };
   }
 
@@ -167,6 +167,7 @@ export class AuthService {
           [userId, step],
         );
         if (!activating) return { kind: 'ok' as const };
+        await this.events.record(ctx, 'auth.mfa.activated', userId, null, tx);
         const codes = Array.from({ length: RECOVERY_CODES }, recoveryCode);
         await tx.query(`delete from recovery_codes where user_id = $1`, [userId]);
         await tx.query(
@@ -182,23 +183,25 @@ export class AuthService {
             where user_id = $1 and code_hash = $2 and used_at is null returning id`,
           [userId, sha256(code.trim().toLowerCase())],
         );
-        if (used.rowCount === 1) return { kind: 'recovery' as const };
+        if (used.rowCount === 1) {
+          await this.events.record(ctx, 'auth.recovery_code.used', userId, null, tx);
+          return { kind: 'recovery' as const };
+        }
       }
       return { kind: 'invalid' as const };
     });
 
     switch (outcome.kind) {
       case 'not-enrolled':
-        await this.events.record(ctx, 'auth.mfa.verify', 'refused', userId, 'not enrolled');
+        await this.events.record(ctx, 'auth.mfa.verify.failed', userId, 'not enrolled');
         throw new AuthError(AuthErrorCode.MfaNotEnrolled, 'Enroll MFA first');
       case 'invalid':
-        await this.events.record(ctx, 'auth.mfa.verify', 'failed', userId, 'invalid code');
+        await this.events.record(ctx, 'auth.mfa.verify.failed', userId, 'invalid code');
         throw new AuthError(AuthErrorCode.InvalidCode, 'The code is wrong, expired or already used');
       case 'recovery':
-        await this.events.record(ctx, 'auth.recovery_code.used', 'succeeded', userId);
         return this.sessions.issue(userId);
       case 'ok': {
-        await this.events.record(ctx, 'auth.mfa.verify', 'succeeded', userId);
+        await this.events.record(ctx, 'auth.mfa.verify.succeeded', userId);
         const session = await this.sessions.issue(userId);
         return outcome.recoveryCodes ? { ...session, recoveryCodes: outcome.recoveryCodes } : session;
       }
@@ -247,7 +250,7 @@ export class AuthService {
 
   async logout(ctx: RequestContext, principal: Principal): Promise<void> {
     await this.sessions.revoke(principal);
-    await this.events.record(ctx, 'auth.logout', 'succeeded', principal.userId);
+    await this.events.record(ctx, 'auth.logout', principal.userId);
   }
 
   private async userOfMfaToken(mfaToken: string): Promise<string> {

@@ -1,6 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type AuthenticatedRequest, isUuid, PRINCIPAL, TENANT_ACCESS } from '@forecourt/core';
+import {
+  AccessDenials,
+  type AuthenticatedRequest,
+  contextOf,
+  isUuid,
+  PRINCIPAL,
+  TENANT_ACCESS,
+} from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import { abilityFor, AppAbility, MembershipScope } from './ability';
 import { AccessError, AccessErrorCode } from './access-error';
@@ -16,12 +23,15 @@ export const Can = (action: Action, subject: Subject) => SetMetadata(REQUIREMENT
  * The API wall: after the session guard, resolves the caller's membership in the path's tenant
  * (none: 404, so another tenant's existence never shows), compiles the ability from the role
  * matrix, and refuses a route the ability does not allow (403). A route without `@Can` is refused.
+ * Every refusal of a signed-in caller is an `authz.denied` audit event, durable before the answer:
+ * in the tenant's chain when the caller is a member there, else in the platform's.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly transactions: TenantTransaction,
+    private readonly denials: AccessDenials,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -29,7 +39,6 @@ export class AccessGuard implements CanActivate {
       REQUIREMENT,
       context.getHandler(),
     );
-    if (!requirement) throw new AccessError(AccessErrorCode.Forbidden, 'This route declares no permission');
     const request = context
       .switchToHttp()
       .getRequest<AuthenticatedRequest & { params: Record<string, string>; [ABILITY]?: AppAbility }>();
@@ -37,10 +46,22 @@ export class AccessGuard implements CanActivate {
     if (!principal) throw new AccessError(AccessErrorCode.Unauthenticated, 'Sign in first');
 
     const tenantId = request.params.tenantId;
+    const deny = async (code: AccessErrorCode, detail: string, membership: MembershipScope | null) => {
+      await this.denials.record(contextOf(request), {
+        tenantId: membership?.tenantId ?? null,
+        actorRole: membership?.role ?? principal.platformRole,
+        subjectType: requirement?.subject ?? 'Route',
+        subjectId: isUuid(tenantId) ? tenantId : null,
+        reason: detail,
+      });
+      return new AccessError(code, detail);
+    };
+    if (!requirement) throw await deny(AccessErrorCode.Forbidden, 'This route declares no permission', null);
+
     let membership: MembershipScope | null = null;
     if (tenantId !== undefined) {
       membership = isUuid(tenantId) ? await this.membership(tenantId, principal.userId) : null;
-      if (!membership) throw new AccessError(AccessErrorCode.NotFound, 'No such tenant');
+      if (!membership) throw await deny(AccessErrorCode.NotFound, 'No such tenant', null);
       request[TENANT_ACCESS] = {
         tenantId,
         role: membership.role,
@@ -50,9 +71,10 @@ export class AccessGuard implements CanActivate {
 
     const ability = abilityFor({ platformRole: principal.platformRole, membership });
     if (!ability.can(requirement.action, requirement.subject)) {
-      throw new AccessError(
+      throw await deny(
         AccessErrorCode.Forbidden,
         `Your role may not ${requirement.action} ${requirement.subject}`,
+        membership,
       );
     }
     request[ABILITY] = ability;

@@ -13,10 +13,10 @@ export const ROLES = [
 ] as const;
 export type Role = (typeof ROLES)[number];
 
-export const ACTIONS = ['manage', 'create', 'read', 'update', 'delete', 'revoke_sessions'] as const;
+export const ACTIONS = ['manage', 'create', 'read', 'update', 'delete', 'revoke_sessions', 'export'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-export const SUBJECTS = ['Tenant', 'Store', 'User', 'Invitation', 'StaffInvitation'] as const;
+export const SUBJECTS = ['Tenant', 'Store', 'User', 'Invitation', 'StaffInvitation', 'AuditEvent'] as const;
 export type Subject = (typeof SUBJECTS)[number];
 
 /**
@@ -34,7 +34,13 @@ export interface Grant {
 const grant = (action: Action, subject: Subject, reach: Reach): Grant => ({ action, subject, reach });
 
 export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
-  platform_owner: [grant('manage', 'Tenant', 'everywhere'), grant('manage', 'StaffInvitation', 'everywhere')],
+  platform_owner: [
+    grant('manage', 'Tenant', 'everywhere'),
+    grant('manage', 'StaffInvitation', 'everywhere'),
+    // The platform's own chain; a tenant's chain is reached only through that tenant's routes.
+    grant('read', 'AuditEvent', 'everywhere'),
+    grant('export', 'AuditEvent', 'everywhere'),
+  ],
   platform_support: [grant('read', 'Tenant', 'everywhere')],
   dealer_admin: [
     grant('read', 'Tenant', 'own_tenant'),
@@ -42,6 +48,8 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant('manage', 'Store', 'own_tenant'),
     grant('manage', 'User', 'own_tenant'),
     grant('manage', 'Invitation', 'own_tenant'),
+    grant('read', 'AuditEvent', 'own_tenant'),
+    grant('export', 'AuditEvent', 'own_tenant'),
   ],
   // Completed by the authorization issue; until then these roles reach nothing here.
   dealer_manager: [],

@@ -16,8 +16,12 @@ export type AuthenticatedRequest = FastifyRequest & {
  * The request context of the current HTTP request, for a controller to hand to its service:
  * `update(@Ctx() ctx: RequestContext, ...)`.
  */
-export const Ctx = createParamDecorator((_data: unknown, context: ExecutionContext): RequestContext => {
-  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+export const Ctx = createParamDecorator((_data: unknown, context: ExecutionContext): RequestContext =>
+  contextOf(context.switchToHttp().getRequest<AuthenticatedRequest>()),
+);
+
+/** The request context of an HTTP request (for guards, which run before parameter decorators). */
+export function contextOf(request: AuthenticatedRequest): RequestContext {
   const userAgent = request.headers['user-agent'];
   return {
     requestId: request.id,
@@ -26,4 +30,4 @@ export const Ctx = createParamDecorator((_data: unknown, context: ExecutionConte
     principal: request[PRINCIPAL] ?? null,
     tenant: request[TENANT_ACCESS] ?? null,
   };
-});
+}

@@ -1,4 +1,5 @@
-export { type AuthenticatedRequest, Ctx, PRINCIPAL, TENANT_ACCESS } from './ctx.decorator';
+export { type AccessDenial, AccessDenials } from './access-denials';
+export { type AuthenticatedRequest, contextOf, Ctx, PRINCIPAL, TENANT_ACCESS } from './ctx.decorator';
 export { DomainError, assertNever } from './domain-error';
 export { configureHttpPipeline, fastifyOptions } from './http-pipeline';
 export { isUuid, newId } from './ids';

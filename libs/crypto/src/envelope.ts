@@ -12,10 +12,19 @@ export class KeyWrapper {
   /** A new data key and its wrapped form, bound to `owner` (e.g. `tenant:<id>`). */
   newDataKey(owner: string): { key: KeyObject; wrapped: Buffer } {
     const material = randomBytes(32);
-    return { key: createSecretKey(material), wrapped: seal(this.masterKey, material, `data-key:${owner}`) };
+    return { key: createSecretKey(material), wrapped: this.wrap(material, owner) };
   }
 
   unwrap(wrapped: Buffer, owner: string): KeyObject {
-    return createSecretKey(open(this.masterKey, wrapped, `data-key:${owner}`));
+    return createSecretKey(this.unwrapBytes(wrapped, owner));
+  }
+
+  /** Wraps other key material (e.g. a private signing key in DER form), bound to `owner`. */
+  wrap(material: Buffer, owner: string): Buffer {
+    return seal(this.masterKey, material, `data-key:${owner}`);
+  }
+
+  unwrapBytes(wrapped: Buffer, owner: string): Buffer {
+    return open(this.masterKey, wrapped, `data-key:${owner}`);
   }
 }

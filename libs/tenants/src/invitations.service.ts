@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   AuthAttempts,
-  AuthEvents,
   AuthService,
   PasswordHasher,
   passwordProblem,
@@ -9,6 +8,7 @@ import {
   sha256,
   type SignInStep,
 } from '@forecourt/auth';
+import { AuditTrail } from '@forecourt/audit';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { isUuid, newId, type RequestContext } from '@forecourt/core';
 import { TenantTransaction, type TenantWork } from '@forecourt/database';
@@ -48,13 +48,14 @@ export class Invitations {
     private readonly passwords: PasswordHasher,
     private readonly auth: AuthService,
     private readonly attempts: AuthAttempts,
-    private readonly events: AuthEvents,
+    private readonly audit: AuditTrail,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Inserts a tenant invitation in the open transaction `tx`. */
-  async insert(tx: TenantWork, actorId: string, invitation: NewInvitation): Promise<IssuedInvitation> {
+  /** Inserts a tenant invitation, and its audit event, in the open transaction `tx`. */
+  async insert(tx: TenantWork, ctx: RequestContext, invitation: NewInvitation): Promise<IssuedInvitation> {
     const tenantId = tx.scope.tenantId!;
+    const actorId = ctx.principal!.userId;
     const secret = randomSecret();
     const id = newId();
     const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
@@ -74,6 +75,11 @@ export class Invitations {
         actorId,
       ],
     );
+    await this.audit.append(tx, ctx, {
+      action: 'invitation.created',
+      subjectType: 'Invitation',
+      subjectId: id,
+    });
     const inviter = await tx.query<{ name: string }>('select name from users where id = $1', [actorId]);
     return {
       id,
@@ -102,7 +108,7 @@ export class Invitations {
           tenant.tenantId,
         ]);
         return {
-          invitation: await this.insert(tx, ctx.principal!.userId, dto),
+          invitation: await this.insert(tx, ctx, dto),
           tenantName: name.rows[0]!.name,
         };
       },
@@ -131,6 +137,11 @@ export class Invitations {
          values ($1, $2, $3, $4, $5, $6)`,
           [id, email, dto.role, sha256(secret), expiresAt, actorId],
         );
+        await this.audit.append(tx, ctx, {
+          action: 'platform_invitation.created',
+          subjectType: 'StaffInvitation',
+          subjectId: id,
+        });
         return (await tx.query<{ name: string }>('select name from users where id = $1', [actorId])).rows[0]
           ?.name;
       },
@@ -248,20 +259,27 @@ export class Invitations {
                  status = 'active', updated_at = now()`,
           [owner, newId(), userId, invitation.role, invitation.all_stores, invitation.store_ids],
         );
-        await tx.query(
-          `insert into membership_events (tenant_id, id, actor_id, user_id, action, changes)
-           values ($1, $2, $3, $3, 'membership.created', $4)`,
-          [owner, newId(), userId, { role: invitation.role, via: 'invitation' }],
-        );
       }
+      const platform = owner === 'platform';
+      const actor = { actorId: userId, actorRole: invitation.role };
+      await this.audit.append(tx, ctx, {
+        action: platform ? 'platform_invitation.accepted' : 'invitation.accepted',
+        subjectType: platform ? 'StaffInvitation' : 'Invitation',
+        subjectId: invitation.id,
+        ...actor,
+      });
+      await this.audit.append(tx, ctx, {
+        action: platform ? 'auth.platform_role.granted' : 'membership.created',
+        subjectType: platform ? 'User' : 'Membership',
+        subjectId: userId,
+        ...actor,
+      });
       const state = await tx.query<{ mfa: boolean }>(
         'select mfa_enabled_at is not null as mfa from users where id = $1',
         [userId],
       );
       return state.rows[0]?.mfa ?? false;
     });
-    if (owner === 'platform')
-      await this.events.record(ctx, 'auth.platform_role.granted', 'succeeded', userId);
     return this.auth.mfaStep(userId, mfaEnabled);
   }
 

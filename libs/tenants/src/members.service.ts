@@ -1,23 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import {
-  decodeCursor,
-  DEFAULT_PAGE_SIZE,
-  newId,
-  type Page,
-  pageOf,
-  type RequestContext,
-} from '@forecourt/core';
+import { decodeCursor, DEFAULT_PAGE_SIZE, type Page, pageOf, type RequestContext } from '@forecourt/core';
+import { AuditTrail } from '@forecourt/audit';
 import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import { PatchMembershipDto, TenantUserDto } from './tenant.dto';
 import { assertStoresOfTenant } from './store-membership';
 import { TenantError, TenantErrorCode } from './tenant-error';
 
 const MEMBER_COLUMNS = `u.id, u.email, u.name, m.role, m.all_stores as "allStores", m.store_ids as "storeIds", m.status`;
+const MEMBER_BY_ID = `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
+  where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'`;
 
-/** The people of the caller's tenant: list, change role and stores, remove, end sessions. */
+/**
+ * The people of the caller's tenant: list, read, change role and stores, remove, end sessions.
+ * Their names and e-mails are personal data, so reads are audited like writes.
+ */
 @Injectable()
 export class Members {
-  constructor(private readonly transactions: TenantTransaction) {}
+  constructor(
+    private readonly transactions: TenantTransaction,
+    private readonly audit: AuditTrail,
+  ) {}
 
   async list(ctx: RequestContext, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<Page<TenantUserDto>> {
     const scope = tenantScopeOf(ctx);
@@ -28,7 +30,28 @@ export class Members {
         order by u.id limit $3`,
       [scope.tenantId, decodeCursor(cursor), limit + 1],
     );
-    return pageOf(rows, limit);
+    const page = pageOf(rows, limit);
+    await this.audit.record(ctx, scope.tenantId, {
+      action: 'user.list',
+      subjectType: 'User',
+      subjectIds: page.data.map((user) => user.id),
+    });
+    return page;
+  }
+
+  async get(ctx: RequestContext, userId: string): Promise<TenantUserDto> {
+    const scope = tenantScopeOf(ctx);
+    const { rows } = await this.transactions.statement<TenantUserDto>(scope, MEMBER_BY_ID, [
+      scope.tenantId,
+      userId,
+    ]);
+    if (!rows[0]) throw new TenantError(TenantErrorCode.UserNotFound, 'No such user in this tenant');
+    await this.audit.record(ctx, scope.tenantId, {
+      action: 'user.read',
+      subjectType: 'User',
+      subjectId: userId,
+    });
+    return rows[0];
   }
 
   /** Changes a member's role or store scope; the change is recorded. */
@@ -51,9 +74,16 @@ export class Members {
           where tenant_id = $1 and user_id = $2`,
         [scope.tenantId, userId, role, allStores, storeIds],
       );
-      await this.record(tx, ctx, userId, 'membership.updated', {
-        from: { role: current.role, allStores: current.allStores, storeIds: current.storeIds },
-        to: { role, allStores, storeIds },
+      const changed = {
+        role: role !== current.role,
+        allStores: allStores !== current.allStores,
+        storeIds: !sameIds(storeIds, current.storeIds),
+      };
+      await this.audit.append(tx, ctx, {
+        action: 'membership.updated',
+        subjectType: 'Membership',
+        subjectId: userId,
+        changedFields: Object.keys(changed).filter((field) => changed[field as keyof typeof changed]),
       });
       return { ...current, role, allStores, storeIds };
     });
@@ -69,7 +99,11 @@ export class Members {
         `update memberships set status = 'deactivated', updated_at = now() where tenant_id = $1 and user_id = $2`,
         [scope.tenantId, userId],
       );
-      await this.record(tx, ctx, userId, 'membership.removed', {});
+      await this.audit.append(tx, ctx, {
+        action: 'membership.removed',
+        subjectType: 'Membership',
+        subjectId: userId,
+      });
     });
   }
 
@@ -78,24 +112,17 @@ export class Members {
     await this.transactions.run(tenantScopeOf(ctx), async (tx) => {
       await this.member(tx, userId);
       await tx.query('select app.revoke_member_sessions($1)', [userId]);
-      await this.record(tx, ctx, userId, 'sessions.revoked', {});
+      await this.audit.append(tx, ctx, { action: 'session.revoked', subjectType: 'User', subjectId: userId });
     });
   }
 
   private async member(tx: TenantWork, userId: string): Promise<TenantUserDto> {
-    const { rows } = await tx.query<TenantUserDto>(
-      `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
-        where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'`,
-      [tx.scope.tenantId, userId],
-    );
+    const { rows } = await tx.query<TenantUserDto>(MEMBER_BY_ID, [tx.scope.tenantId, userId]);
     if (!rows[0]) throw new TenantError(TenantErrorCode.UserNotFound, 'No such user in this tenant');
     return rows[0];
   }
+}
 
-  private async record(tx: TenantWork, ctx: RequestContext, userId: string, action: string, changes: object) {
-    await tx.query(
-      `insert into membership_events (tenant_id, id, actor_id, user_id, action, changes) values ($1, $2, $3, $4, $5, $6)`,
-      [tx.scope.tenantId, newId(), ctx.principal!.userId, userId, action, changes],
-    );
-  }
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((id, index) => id === [...b].sort()[index]);
 }

@@ -7,6 +7,7 @@ import {
   pageOf,
   type RequestContext,
 } from '@forecourt/core';
+import { AuditTrail } from '@forecourt/audit';
 import { TenantTransaction } from '@forecourt/database';
 import { DatabaseError } from 'pg';
 import { Invitations } from './invitations.service';
@@ -21,6 +22,7 @@ export class PlatformTenants {
     private readonly transactions: TenantTransaction,
     private readonly directory: TenantDirectory,
     private readonly invitations: Invitations,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** Creates the tenant and invites its first dealer_admin (the mail goes out after commit). */
@@ -33,7 +35,8 @@ export class PlatformTenants {
           `insert into tenants (id, slug, name) values ($1, $2, $3) returning id, slug, name, status`,
           [id, dto.slug, dto.name],
         );
-        const invited = await this.invitations.insert(tx, actorId, {
+        await this.audit.append(tx, ctx, { action: 'tenant.created', subjectType: 'Tenant', subjectId: id });
+        const invited = await this.invitations.insert(tx, ctx, {
           email: dto.adminEmail,
           role: 'dealer_admin',
           allStores: true,

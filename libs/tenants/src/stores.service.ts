@@ -7,6 +7,7 @@ import {
   pageOf,
   type RequestContext,
 } from '@forecourt/core';
+import { AuditTrail } from '@forecourt/audit';
 import { tenantScopeOf, TenantTransaction } from '@forecourt/database';
 import { DatabaseError } from 'pg';
 import { StoreDto } from './tenant.dto';
@@ -15,17 +16,28 @@ import { TenantError, TenantErrorCode } from './tenant-error';
 /** Stores (rooftops) of the caller's tenant, within the caller's store scope. */
 @Injectable()
 export class Stores {
-  constructor(private readonly transactions: TenantTransaction) {}
+  constructor(
+    private readonly transactions: TenantTransaction,
+    private readonly audit: AuditTrail,
+  ) {}
 
   async create(ctx: RequestContext, name: string): Promise<StoreDto> {
     const scope = tenantScopeOf(ctx);
+    const id = newId();
     try {
-      const { rows } = await this.transactions.statement<StoreDto>(
-        scope,
-        'insert into stores (tenant_id, id, name) values ($1, $2, $3) returning id, name',
-        [scope.tenantId, newId(), name.trim()],
-      );
-      return rows[0]!;
+      return await this.transactions.run(scope, async (tx) => {
+        const { rows } = await tx.query<StoreDto>(
+          'insert into stores (tenant_id, id, name) values ($1, $2, $3) returning id, name',
+          [scope.tenantId, id, name.trim()],
+        );
+        await this.audit.append(tx, ctx, {
+          action: 'store.created',
+          subjectType: 'Store',
+          subjectId: id,
+          storeId: id,
+        });
+        return rows[0]!;
+      });
     } catch (error) {
       if (error instanceof DatabaseError && error.constraint === 'stores_name_key') {
         throw new TenantError(TenantErrorCode.StoreNameTaken, `name: a store called "${name}" exists`);

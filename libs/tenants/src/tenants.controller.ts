@@ -138,6 +138,13 @@ export class TenantController {
     return this.members.list(ctx, query.limit, query.cursor);
   }
 
+  @Get('users/:userId')
+  @Can('read', 'User')
+  @ApiOkResponse({ type: TenantUserDto })
+  getUser(@Ctx() ctx: RequestContext, @Param() p: UserParams): Promise<TenantUserDto> {
+    return this.members.get(ctx, p.userId);
+  }
+
   @Patch('users/:userId')
   @Can('update', 'User')
   @ApiOkResponse({ type: TenantUserDto })

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
 import { MailModule } from '@forecourt/mail';
+import { AuditKeysController, PlatformAuditController, TenantAuditController } from './audit.controller';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
 import { PlatformTenants } from './platform-tenants.service';
@@ -11,7 +12,14 @@ import { InvitationAcceptController, PlatformController, TenantController } from
 
 @Module({
   imports: [AuthModule, MailModule],
-  controllers: [PlatformController, TenantController, InvitationAcceptController],
+  controllers: [
+    PlatformController,
+    TenantController,
+    InvitationAcceptController,
+    TenantAuditController,
+    PlatformAuditController,
+    AuditKeysController,
+  ],
   providers: [Invitations, Members, PlatformTenants, StoreRepository, Stores, TenantDirectory],
   exports: [StoreRepository, TenantDirectory],
 })

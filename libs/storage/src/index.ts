@@ -1,0 +1,2 @@
+export { ObjectKeyError, ObjectStore } from './object-store';
+export { StorageModule } from './storage.module';

@@ -1,0 +1,167 @@
+import { Controller, Get, HttpCode, Param, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Readable } from 'node:stream';
+import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@forecourt/audit';
+import { SessionGuard } from '@forecourt/auth';
+import { AccessGuard, Can } from '@forecourt/authz';
+import { Ctx, type RequestContext } from '@forecourt/core';
+import {
+  AuditExportQueryDto,
+  AuditKeysDto,
+  AuditPageDto,
+  AuditQueryDto,
+  CheckpointDto,
+  CheckpointListDto,
+  VerifyReportDto,
+} from './audit.dto';
+import { TenantParams } from './tenant.dto';
+
+const CHECKPOINTS_LISTED = 100;
+
+/**
+ * One chain's audit endpoints, the same for a tenant's chain and for the platform's: the two
+ * controllers below differ only in where the chain comes from.
+ */
+abstract class ChainEndpoints {
+  constructor(
+    private readonly log: AuditLog,
+    private readonly checkpoints: AuditCheckpoints,
+  ) {}
+
+  protected abstract chainOf(ctx: RequestContext): string;
+
+  protected listEvents(ctx: RequestContext, query: AuditQueryDto): Promise<AuditPageDto> {
+    return this.log.page(this.chainOf(ctx), query, query.limit ?? 50, query.cursor);
+  }
+
+  protected verifyChain(ctx: RequestContext): Promise<VerifyReportDto> {
+    return this.log.verify(this.chainOf(ctx));
+  }
+
+  protected async exportChain(ctx: RequestContext, query: AuditExportQueryDto): Promise<StreamableFile> {
+    const format = query.format ?? 'jsonl';
+    const lines = await this.log.export(ctx, this.chainOf(ctx), format);
+    return new StreamableFile(Readable.from(lines), {
+      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      disposition: `attachment; filename="audit-${this.chainOf(ctx)}.${format}"`,
+    });
+  }
+
+  protected async listCheckpoints(ctx: RequestContext): Promise<CheckpointListDto> {
+    return { data: await this.checkpoints.list(this.chainOf(ctx), CHECKPOINTS_LISTED) };
+  }
+
+  /** Seals the chain and signs its head now (a no-op when the latest checkpoint covers it). */
+  protected signCheckpoint(ctx: RequestContext): Promise<CheckpointDto | null> {
+    return this.checkpoints.checkpoint(this.chainOf(ctx));
+  }
+}
+
+/** A tenant's audit trail, for its dealer_admin. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/tenants/:tenantId/audit-events')
+@UseGuards(SessionGuard, AccessGuard)
+export class TenantAuditController extends ChainEndpoints {
+  protected chainOf(ctx: RequestContext): string {
+    return ctx.tenant!.tenantId;
+  }
+
+  @Get()
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: AuditPageDto })
+  list(@Ctx() ctx: RequestContext, @Param() _p: TenantParams, @Query() query: AuditQueryDto) {
+    return this.listEvents(ctx, query);
+  }
+
+  @Get('verify')
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: VerifyReportDto })
+  verify(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
+    return this.verifyChain(ctx);
+  }
+
+  @Get('export')
+  @Can('export', 'AuditEvent')
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ description: 'the whole chain: header, checkpoints, events (see docs/security/audit.md)' })
+  export(@Ctx() ctx: RequestContext, @Param() _p: TenantParams, @Query() query: AuditExportQueryDto) {
+    return this.exportChain(ctx, query);
+  }
+
+  @Get('checkpoints')
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: CheckpointListDto })
+  checkpointList(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
+    return this.listCheckpoints(ctx);
+  }
+
+  @Post('checkpoints')
+  @HttpCode(200)
+  @Can('export', 'AuditEvent')
+  @ApiOkResponse({ type: CheckpointDto })
+  checkpoint(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
+    return this.signCheckpoint(ctx);
+  }
+}
+
+/** The platform's own chain (what happened outside any tenant), for platform owners. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/platform/audit-events')
+@UseGuards(SessionGuard, AccessGuard)
+export class PlatformAuditController extends ChainEndpoints {
+  protected chainOf(): string {
+    return PLATFORM_CHAIN;
+  }
+
+  @Get()
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: AuditPageDto })
+  list(@Ctx() ctx: RequestContext, @Query() query: AuditQueryDto) {
+    return this.listEvents(ctx, query);
+  }
+
+  @Get('verify')
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: VerifyReportDto })
+  verify(@Ctx() ctx: RequestContext) {
+    return this.verifyChain(ctx);
+  }
+
+  @Get('export')
+  @Can('export', 'AuditEvent')
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ description: 'the whole chain: header, checkpoints, events (see docs/security/audit.md)' })
+  export(@Ctx() ctx: RequestContext, @Query() query: AuditExportQueryDto) {
+    return this.exportChain(ctx, query);
+  }
+
+  @Get('checkpoints')
+  @Can('read', 'AuditEvent')
+  @ApiOkResponse({ type: CheckpointListDto })
+  checkpointList(@Ctx() ctx: RequestContext) {
+    return this.listCheckpoints(ctx);
+  }
+
+  @Post('checkpoints')
+  @HttpCode(200)
+  @Can('export', 'AuditEvent')
+  @ApiOkResponse({ type: CheckpointDto })
+  checkpoint(@Ctx() ctx: RequestContext) {
+    return this.signCheckpoint(ctx);
+  }
+}
+
+/** The public keys that sign checkpoints: anyone may fetch them to verify offline. */
+@ApiTags('audit')
+@Controller('v1/audit/keys')
+export class AuditKeysController {
+  constructor(private readonly signingKey: AuditSigningKey) {}
+
+  @Get()
+  @ApiOkResponse({ type: AuditKeysDto })
+  async keys(): Promise<AuditKeysDto> {
+    return { keys: await this.signingKey.published() };
+  }
+}
