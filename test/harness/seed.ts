@@ -63,7 +63,8 @@ export async function seedUser(
       `insert into memberships (tenant_id, id, user_id, role, all_stores) values ($1, $2, $3, $4, true)`,
       [tenantId, newId(), userId, user.role ?? 'dealer_admin'],
     );
-    // The trail's tables, so isolation checks cover them with data present.
+    // Rows in the trail's tables, so isolation checks cover them with data present (placeholders,
+    // not a valid chain: tests that verify a chain make their own).
     await client.query(
       `insert into audit_events (tenant_id, id, seq, at, actor_role, action, subject_type, subject_id, outcome,
          prev_hash, hash)

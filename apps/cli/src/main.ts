@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { AuditLog, verifierKeys, verifyExport, type VerifyReport } from '@forecourt/audit';
 import { PlatformOwners } from '@forecourt/auth';
 import { ConfigError, loadConfig } from '@forecourt/config';
 import { Client } from 'pg';
@@ -88,12 +91,67 @@ async function createOwner(args: string[]): Promise<void> {
 
 const quiet = { info: () => undefined, debug: () => undefined };
 
+/**
+ * Verifies audit chains: with `--file`, an export offline (nothing but the file and, with
+ * `--public-key`, the verifier keys you hold); otherwise every chain in the database (or the one
+ * of `--tenant`), against its checkpoints in the database and in object storage. Prints one line
+ * per chain; exits 1 when any chain is broken.
+ */
+async function verifyAudit(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { tenant: { type: 'string' }, file: { type: 'string' }, 'public-key': { type: 'string' } },
+    strict: true,
+  });
+  const trusted = values['public-key']
+    ? verifierKeys((await readFile(values['public-key'], 'utf8')).split('\n'))
+    : null;
+  const reports: { chain: string; report: VerifyReport; note?: string }[] = [];
+  if (values.file) {
+    const format = values.file.endsWith('.csv') ? 'csv' : 'jsonl';
+    const report = await verifyExport(createReadStream(values.file), format, trusted);
+    if (values.tenant && values.tenant !== report.tenantId) {
+      throw new Error(`the export is of tenant ${report.tenantId}, not ${values.tenant}`);
+    }
+    const note =
+      report.keysFrom === 'export' ? ' (checkpoints checked with the keys in the file itself)' : '';
+    reports.push({ chain: report.tenantId, report, note });
+  } else {
+    if (trusted) throw new Error('--public-key goes with --file; the database check uses the keys it holds');
+    const config = loadConfig();
+    const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
+    const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, database.runtimeUrl), {
+      logger: false,
+    });
+    try {
+      const log = app.get(AuditLog);
+      const chains = values.tenant ? [values.tenant] : await log.chains();
+      for (const chain of chains) reports.push({ chain, report: await log.verify(chain, { seal: false }) });
+    } finally {
+      await app.close();
+      await database.close();
+    }
+  }
+  for (const { chain, report, note } of reports) {
+    process.stdout.write(
+      report.ok
+        ? `${chain}: ok through ${report.verifiedThroughSeq}, ${report.checkpointsChecked} checkpoints${note ?? ''}\n`
+        : `${chain}: BROKEN at ${report.firstInvalidSeq}: ${report.reason}${note ?? ''}\n`,
+    );
+  }
+  const broken = reports.filter(({ report }) => !report.ok).length;
+  if (broken > 0) throw new Error(`${broken} of ${reports.length} audit chains failed verification`);
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'owner:create') return createOwner(rest);
+  if (command === 'audit:verify') return verifyAudit(rest);
   const run = command ? COMMANDS[command] : undefined;
   if (!run) {
-    throw new Error(`usage: npm run cli -- <${['owner:create', ...Object.keys(COMMANDS)].join('|')}>`);
+    throw new Error(
+      `usage: npm run cli -- <${['owner:create', 'audit:verify', ...Object.keys(COMMANDS)].join('|')}>`,
+    );
   }
   await run(rest);
 }

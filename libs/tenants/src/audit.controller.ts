@@ -1,4 +1,14 @@
-import { Controller, Get, HttpCode, Param, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Injectable,
+  Param,
+  Post,
+  Query,
+  StreamableFile,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
 import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@forecourt/audit';
@@ -22,6 +32,7 @@ const CHECKPOINTS_LISTED = 100;
  * One chain's audit endpoints, the same for a tenant's chain and for the platform's: the two
  * controllers below differ only in where the chain comes from.
  */
+@Injectable() // emits the constructor's parameter types, which the two controllers inherit
 abstract class ChainEndpoints {
   constructor(
     private readonly log: AuditLog,

@@ -1,0 +1,474 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ClsModule } from 'nestjs-cls';
+import { Pool } from 'pg';
+import { v7 as newId } from 'uuid';
+import {
+  AuditCheckpoints,
+  AuditLog,
+  AuditModule,
+  AuditSealer,
+  AuditSigningKey,
+  AuditTrail,
+  csvHeader,
+  type ExportRecord,
+  formatRecord,
+  PLATFORM_CHAIN,
+  type VerifyReport,
+  verifierKeys,
+  verifyExport,
+} from '@forecourt/audit';
+import { ConfigModule, loadConfig } from '@forecourt/config';
+import type { RequestContext } from '@forecourt/core';
+import { CryptoModule } from '@forecourt/crypto';
+import { DatabaseModule, TenantTransaction } from '@forecourt/database';
+import { TENANT_ENTITIES } from '@forecourt/tenants';
+import { createTestDatabase, inTenant, seedTenant, TestDatabase } from '@forecourt/test-harness';
+import { MIGRATIONS } from '../../migrations';
+
+let db: TestDatabase;
+let dataDir: string;
+let moduleRef: TestingModule;
+let trail: AuditTrail;
+let sealer: AuditSealer;
+let log: AuditLog;
+let checkpoints: AuditCheckpoints;
+let transactions: TenantTransaction;
+let owner: Pool;
+let runtime: Pool;
+let admin: Pool;
+
+const ctx = (requestId: string): RequestContext => ({
+  requestId,
+  ip: '203.0.113.9',
+  userAgent: 'audit-spec',
+  principal: { userId: newId(), sessionId: newId(), platformRole: null },
+  tenant: null,
+});
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'forecourt-audit-'));
+  moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(
+        loadConfig({
+          DATA_DIR: dataDir,
+          MASTER_KEY: randomBytes(32).toString('base64'),
+          LOG_LEVEL: 'silent',
+        }),
+      ),
+      ClsModule.forRoot({ global: true }),
+      DatabaseModule.forRoot({
+        url: db.runtimeUrl,
+        entities: TENANT_ENTITIES,
+        migrations: MIGRATIONS,
+        poolSize: 8,
+      }),
+      CryptoModule,
+      AuditModule.forRoot({ jobs: false }),
+    ],
+  }).compile();
+  await moduleRef.init();
+  trail = moduleRef.get(AuditTrail);
+  sealer = moduleRef.get(AuditSealer);
+  log = moduleRef.get(AuditLog);
+  checkpoints = moduleRef.get(AuditCheckpoints);
+  transactions = moduleRef.get(TenantTransaction);
+  owner = new Pool({ connectionString: db.ownerUrl, max: 2 });
+  runtime = new Pool({ connectionString: db.runtimeUrl, max: 2 });
+  admin = new Pool({ connectionString: db.adminUrl, max: 2 });
+});
+
+afterAll(async () => {
+  await moduleRef.close();
+  await owner.end();
+  await runtime.end();
+  await admin.end();
+  await db.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A chain of `count` sealed events (the chain needs no tenant row: tamper tests own theirs). */
+async function chainOf(count: number): Promise<string> {
+  const chain = newId();
+  for (let index = 0; index < count; index++) {
+    await trail.record(ctx(`req-${index}`), chain, {
+      action: 'user.read',
+      subjectType: 'User',
+      subjectId: newId(),
+    });
+  }
+  await sealer.seal(chain, { wait: true });
+  return chain;
+}
+
+const TRAIL_TABLES = ['audit_events', 'audit_heads', 'audit_checkpoints'];
+
+/**
+ * Runs `sql` as the schema owner after switching off what stands in its way — the append-only
+ * triggers and forced row-level security, both of which the owner may alter: what a rogue owner
+ * could do. Everything is switched back on afterwards.
+ */
+async function tamper(chain: string, sql: string | string[], params: unknown[] = []): Promise<void> {
+  const client = await owner.connect();
+  try {
+    await client.query('begin');
+    for (const table of TRAIL_TABLES) {
+      await client.query(`alter table ${table} disable trigger user`);
+      await client.query(`alter table ${table} no force row level security`);
+    }
+    for (const statement of [sql].flat()) await client.query(statement, [chain, ...params]);
+    for (const table of TRAIL_TABLES) {
+      await client.query(`alter table ${table} enable trigger user`);
+      await client.query(`alter table ${table} force row level security`);
+    }
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The chain exported once and verified offline, as a tenant holding the public key would: the
+ * JSONL export as it came, and the same records rendered as CSV. (One export: each export is
+ * itself recorded in the chain, so a second one would see one event more.)
+ */
+async function verifyOffline(chain: string): Promise<{ jsonl: VerifyReport; csv: VerifyReport }> {
+  const lines: string[] = [];
+  for await (const line of await log.export(ctx('export'), chain, 'jsonl')) lines.push(line);
+  const csv = [csvHeader(), ...lines.map((line) => formatRecord('csv', JSON.parse(line) as ExportRecord))];
+  const keys = verifierKeys((await moduleRef.get(AuditSigningKey).published()).map((key) => key.verifierKey));
+  return {
+    jsonl: await verifyExport(Readable.from([lines.join('')]), 'jsonl', keys),
+    csv: await verifyExport(Readable.from([csv.join('')]), 'csv', keys),
+  };
+}
+
+describe('sealing', () => {
+  it('numbers a chain from 1 without gaps and links every event to the one before', async () => {
+    const chain = await chainOf(12);
+    const { rows } = await admin.query<{ seq: string; prev: string; hash: string }>(
+      `select seq, encode(prev_hash, 'hex') as prev, encode(hash, 'hex') as hash
+         from audit_events where tenant_id = $1 order by seq`,
+      [chain],
+    );
+    expect(rows.map((row) => Number(row.seq))).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+    expect(rows[0]!.prev).toBe('0'.repeat(64));
+    for (let index = 1; index < rows.length; index++) expect(rows[index]!.prev).toBe(rows[index - 1]!.hash);
+    expect(await log.verify(chain)).toMatchObject({
+      ok: true,
+      verifiedThroughSeq: 12,
+      firstInvalidSeq: null,
+    });
+  });
+
+  it('seals an event whose transaction committed after later ones were sealed, instead of skipping it', async () => {
+    const chain = await chainOf(3);
+    // A writer holds its transaction open while others commit and get sealed.
+    const late = await runtime.connect();
+    try {
+      await late.query('begin');
+      await late.query(`select set_config('app.tenant_id', $1, true)`, [chain]);
+      const lateId = newId(); // generated first: the smallest id and the earliest time of the batch
+      await late.query(
+        `insert into audit_events (tenant_id, id, at, actor_role, action, subject_type, outcome)
+         values ($1, $2, now() - interval '1 minute', 'system', 'user.read', 'User', 'allowed')`,
+        [chain, lateId],
+      );
+      await trail.record(ctx('on-time'), chain, { action: 'user.read', subjectType: 'User' });
+      await sealer.seal(chain, { wait: true });
+      await late.query('commit');
+      await sealer.seal(chain, { wait: true });
+      const { rows } = await admin.query<{ seq: string }>(
+        'select seq from audit_events where tenant_id = $1 and id = $2',
+        [chain, lateId],
+      );
+      expect(rows[0]?.seq).toBe('5');
+    } finally {
+      late.release();
+    }
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 5 });
+  });
+
+  it('keeps the chain whole under 20 concurrent writers on one tenant while sealers run', async () => {
+    const tenant = { id: newId() };
+    await inTenant(runtime, { tenantId: tenant.id }, (client) =>
+      client.query(`insert into tenants (id, slug, name) values ($1, $2, 'Busy Group')`, [
+        tenant.id,
+        `busy-${tenant.id.slice(-8)}`,
+      ]),
+    );
+    const scope = { tenantId: tenant.id, stores: 'all' as const };
+    const written: string[] = [];
+    const until = Date.now() + 3_000;
+    let sealing = true;
+    const sealers = [0, 1].map(async () => {
+      while (sealing) {
+        await sealer.sealAll();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, writer) => {
+        for (let round = 0; Date.now() < until; round++) {
+          const id = newId();
+          // A write with its event in one transaction, and a read event through the group commit.
+          await transactions.run(scope, async (tx) => {
+            await tx.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+              tenant.id,
+              id,
+              `w${writer}-${round}`,
+            ]);
+            await trail.append(tx, ctx(`w-${id}`), {
+              action: 'store.created',
+              subjectType: 'Store',
+              subjectId: id,
+            });
+          });
+          await trail.record(ctx(`r-${id}`), tenant.id, {
+            action: 'store.read',
+            subjectType: 'Store',
+            subjectId: id,
+          });
+          written.push(id);
+        }
+      }),
+    );
+    sealing = false;
+    await Promise.all(sealers);
+    await sealer.seal(tenant.id, { wait: true });
+
+    expect(written.length).toBeGreaterThan(100);
+    const { rows } = await admin.query<{ count: string; max: string; sealed: string; stores: string }>(
+      `select count(*) as count, max(seq) as max, count(seq) as sealed,
+              (select count(*) from stores where tenant_id = $1) as stores
+         from audit_events where tenant_id = $1`,
+      [tenant.id],
+    );
+    const expected = written.length * 2;
+    expect(Number(rows[0]!.count)).toBe(expected);
+    expect(Number(rows[0]!.sealed)).toBe(expected);
+    expect(Number(rows[0]!.max)).toBe(expected); // seq 1..n: no gaps, no duplicates (unique)
+    const missing = await admin.query(
+      `select w.id from unnest($2::text[]) as w(id)
+        where (select count(*) from audit_events e where e.tenant_id = $1 and e.subject_id = w.id) <> 2`,
+      [tenant.id, written],
+    );
+    expect(missing.rows).toEqual([]);
+    expect(Number(rows[0]!.stores)).toBe(written.length);
+    expect(await log.verify(tenant.id)).toMatchObject({ ok: true, verifiedThroughSeq: expected });
+  });
+});
+
+describe('all or nothing', () => {
+  it('a transaction that fails after its write leaves neither the write nor its event', async () => {
+    const tenant = await seedTenant(runtime, 'failing');
+    const id = newId();
+    await expect(
+      transactions.run({ tenantId: tenant.id, stores: 'all' }, async (tx) => {
+        await tx.query('insert into stores (tenant_id, id, name) values ($1, $2, $3)', [
+          tenant.id,
+          id,
+          'Doomed',
+        ]);
+        await trail.append(tx, ctx('doomed'), {
+          action: 'store.created',
+          subjectType: 'Store',
+          subjectId: id,
+        });
+        throw new Error('fails after the write');
+      }),
+    ).rejects.toThrow('fails after the write');
+    const left = await admin.query(
+      `select (select count(*) from stores where id = $1)::int as stores,
+              (select count(*) from audit_events where subject_id = $1::text)::int as events`,
+      [id],
+    );
+    expect(left.rows[0]).toEqual({ stores: 0, events: 0 });
+  });
+});
+
+describe('append-only', () => {
+  let chain: string;
+  beforeAll(async () => {
+    chain = await chainOf(3);
+    await trail.record(ctx('unsealed'), chain, { action: 'user.read', subjectType: 'User' });
+  });
+
+  const asRuntime = (sql: string) =>
+    inTenant(runtime, { tenantId: chain }, (client) => client.query(sql, sql.includes('$1') ? [chain] : []));
+
+  it.each([
+    [
+      'change a sealed event',
+      `update audit_events set action = 'user.list' where tenant_id = $1 and seq = 2`,
+    ],
+    ['renumber a sealed event', `update audit_events set seq = seq + 100 where tenant_id = $1 and seq = 2`],
+    [
+      'change an unsealed event',
+      `update audit_events set action = 'user.list' where tenant_id = $1 and seq is null`,
+    ],
+    ['delete an event', `delete from audit_events where tenant_id = $1`],
+    ['truncate the trail', `truncate audit_events`],
+    ['move a chain head back', `update audit_heads set seq = 1 where tenant_id = $1`],
+    ['delete a checkpoint', `delete from audit_checkpoints where tenant_id = $1`],
+    ['truncate the checkpoints', `truncate audit_checkpoints`],
+  ])('the runtime role cannot %s', async (_what, sql) => {
+    await expect(asRuntime(sql)).rejects.toThrow(/permission denied|append-only/);
+  });
+
+  it.each([
+    [
+      'change a sealed event',
+      `update audit_events set action = 'user.list' where tenant_id = $1 and seq = 2`,
+    ],
+    ['delete an event', `delete from audit_events where tenant_id = $1 and seq = 2`],
+    ['truncate the trail', `truncate audit_events`],
+  ])('not even a superuser can %s while the triggers are on', async (_what, sql) => {
+    await expect(admin.query(sql, sql.includes('$1') ? [chain] : [])).rejects.toThrow(/append-only/);
+  });
+
+  it('the one update allowed is the seal itself, and only from unsealed', async () => {
+    await expect(
+      asRuntime(
+        `update audit_events set seq = 99, prev_hash = '\\x${'00'.repeat(32)}', hash = '\\x${'11'.repeat(32)}',
+           reason = 'smuggled' where tenant_id = $1 and seq is null`,
+      ),
+    ).rejects.toThrow(/permission denied|append-only/);
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 4 });
+  });
+});
+
+describe('tampering as the database owner', () => {
+  async function expectBroken(chain: string, firstInvalidSeq: number) {
+    expect(await log.verify(chain)).toMatchObject({ ok: false, firstInvalidSeq });
+    const offline = await verifyOffline(chain);
+    expect(offline.jsonl).toMatchObject({ ok: false, firstInvalidSeq });
+    expect(offline.csv).toMatchObject({ ok: false, firstInvalidSeq });
+  }
+
+  it('an untouched chain verifies online and offline', async () => {
+    const chain = await chainOf(10);
+    await checkpoints.checkpoint(chain);
+    expect(await log.verify(chain)).toMatchObject({
+      ok: true,
+      verifiedThroughSeq: 10,
+      checkpointsChecked: 1,
+    });
+    const offline = await verifyOffline(chain);
+    expect(offline.jsonl).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
+    expect(offline.csv).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
+  });
+
+  it('changing one field of one event is found at that event', async () => {
+    const chain = await chainOf(10);
+    await tamper(chain, `update audit_events set ip = '198.51.100.1' where tenant_id = $1 and seq = 6`);
+    await expectBroken(chain, 6);
+  });
+
+  it('changing a field and recomputing that event hash is found at the next event', async () => {
+    const chain = await chainOf(10);
+    const { rows } = await admin.query<{ hash: string }>(
+      `select encode(hash, 'hex') as hash from audit_events where tenant_id = $1 and seq = 4`,
+      [chain],
+    );
+    await tamper(
+      chain,
+      `update audit_events set reason = 'rewritten', hash = decode($2, 'hex') where tenant_id = $1 and seq = 4`,
+      [rows[0]!.hash.replace(/^./, (c) => (c === '0' ? '1' : '0'))],
+    );
+    await expectBroken(chain, 4);
+  });
+
+  it('deleting one event in the middle is found where it was', async () => {
+    const chain = await chainOf(10);
+    await tamper(chain, `delete from audit_events where tenant_id = $1 and seq = 5`);
+    await expectBroken(chain, 5);
+  });
+
+  it('reordering two events is found at the first of them', async () => {
+    const chain = await chainOf(10);
+    await tamper(chain, [
+      `update audit_events set seq = 1000 where tenant_id = $1 and seq = 3`,
+      `update audit_events set seq = 3 where tenant_id = $1 and seq = 7`,
+      `update audit_events set seq = 7 where tenant_id = $1 and seq = 1000`,
+    ]);
+    await expectBroken(chain, 3);
+  });
+
+  it('deleting the last events is found against the recorded head', async () => {
+    const chain = await chainOf(10);
+    await tamper(chain, `delete from audit_events where tenant_id = $1 and seq > 7`);
+    expect(await log.verify(chain)).toMatchObject({ ok: false, firstInvalidSeq: 8 });
+  });
+
+  it('truncating the newest events after a checkpoint is found, even with the head and the checkpoints in the database rewritten', async () => {
+    const chain = await chainOf(10);
+    await checkpoints.checkpoint(chain);
+    await tamper(
+      chain,
+      `with gone as (delete from audit_events where tenant_id = $1 and seq > 7 returning 1),
+            head as (update audit_heads h set seq = 7, hash = e.hash from audit_events e
+                      where h.tenant_id = $1 and e.tenant_id = $1 and e.seq = 7 returning 1)
+       delete from audit_checkpoints where tenant_id = $1`,
+    );
+    // The copy in object storage still names seq 10.
+    await expectBroken(chain, 8);
+  });
+
+  it('a forged checkpoint (not signed by the audit key) fails verification', async () => {
+    const chain = await chainOf(4);
+    const real = (await checkpoints.checkpoint(chain))!;
+    const forged = real.note.replace(/^4$/m, '3');
+    await tamper(
+      chain,
+      `insert into audit_checkpoints (tenant_id, id, seq, hash, signed_at, key_id, note)
+       values ($1, $2, 3, decode($3, 'hex'), now(), $4, $5)`,
+      [newId(), real.hash, 'forged', forged],
+    );
+    expect(await log.verify(chain)).toMatchObject({ ok: false, firstInvalidSeq: 3 });
+  });
+});
+
+describe('chains', () => {
+  it('the platform chain takes what no tenant owns, and the checkpoint job signs every chain that moved', async () => {
+    await trail.record(ctx('platform'), null, {
+      action: 'auth.login.failed',
+      subjectType: 'User',
+      outcome: 'denied',
+    });
+    const chain = await chainOf(2);
+    await sealer.sealAll();
+    expect(await checkpoints.checkpointAll()).toBeGreaterThanOrEqual(2);
+    expect(await checkpoints.checkpointAll()).toBe(0);
+    expect((await checkpoints.list(chain, 10)).map((checkpoint) => checkpoint.seq)).toEqual([2]);
+    expect(await log.verify(PLATFORM_CHAIN)).toMatchObject({ ok: true });
+    expect((await log.chains()).includes(chain)).toBe(true);
+  });
+
+  it('a tenant context never reads another chain', async () => {
+    const mine = await chainOf(2);
+    const theirs = await chainOf(2);
+    const { rows } = await inTenant(runtime, { tenantId: mine }, (client) =>
+      client.query<{ tenant_id: string }>('select distinct tenant_id from audit_events'),
+    );
+    expect(rows).toEqual([{ tenant_id: mine }]);
+    await expect(
+      inTenant(runtime, { tenantId: mine }, (client) =>
+        client.query(
+          `insert into audit_events (tenant_id, id, at, actor_role, action, subject_type, outcome)
+           values ($1, $2, now(), 'system', 'user.read', 'User', 'allowed')`,
+          [theirs, newId()],
+        ),
+      ),
+    ).rejects.toThrow(/row-level security/);
+  });
+});
