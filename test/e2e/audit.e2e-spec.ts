@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { PlatformOwners } from '@forecourt/auth';
-import { invitationTokenFor, SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
+import { invitationTokenFor, mailsIn, SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
 
 const PASSWORD = 'correct horse battery staple';
 const USER_AGENT = 'forecourt-audit-e2e/1.0';
@@ -453,12 +453,21 @@ describe('reading, verifying and exporting a chain', () => {
       reason: null,
       checkpointsChecked: 0,
     });
+    const mailsBefore = mailsIn(mailDir).length;
     const checkpoint = await call(
       'POST',
       `/v1/tenants/${other.tenantId}/audit-events/checkpoints`,
       other.token,
+      {
+        mail: true,
+      },
     );
     expect(checkpoint.status).toBe(200);
+    expect(checkpoint.body.mailedTo).toBe(1);
+    const mails = mailsIn(mailDir).slice(mailsBefore);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatch(/^To: admin@summit\.test/m);
+    expect(mails[0]).toContain(`forecourt/audit/${other.tenantId}`);
     expect(checkpoint.body.note).toMatch(
       new RegExp(`^forecourt/audit/${other.tenantId}\\n${checkpoint.body.seq as number}\\n`),
     );

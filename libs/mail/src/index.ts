@@ -1,6 +1,8 @@
 export { Mailer, type OutgoingMail } from './mailer';
 export { MailModule } from './mail.module';
 export {
+  type AuditCheckpointMailData,
+  auditCheckpointMail,
   escapeHtml,
   invitationMail,
   renderMail,

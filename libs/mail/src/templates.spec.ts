@@ -1,4 +1,10 @@
-import { escapeHtml, invitationMail, renderMail, type InvitationMailData } from './index';
+import {
+  auditCheckpointMail,
+  escapeHtml,
+  invitationMail,
+  renderMail,
+  type InvitationMailData,
+} from './index';
 
 const data: InvitationMailData = {
   inviteUrl: 'https://app.example.com/invite?token=abc_DEF-123&x=1',
@@ -65,5 +71,27 @@ describe('invitationMail', () => {
 
   it('is what renderMail renders for the "invitation" template', () => {
     expect(renderMail({ template: 'invitation', data })).toEqual(invitationMail(data));
+  });
+});
+
+describe('auditCheckpointMail', () => {
+  const note =
+    'forecourt/audit/t1\n42\nq83vEjsnb+Ro2CpSpJT8LXtr9AqvZl2mLZ8aOcfYwGs=\ntime 2026-11-23T10:00:00.000Z\n\n\u2014 forecourt-audit AbCd<script>\n';
+  const mail = auditCheckpointMail({
+    tenantName: 'Acme\nMotors',
+    seq: 42,
+    note,
+    verifierKeys: ['forecourt-audit+0a1b2c3d+AQ=='],
+  });
+
+  it('carries the signed note verbatim in the text part, with the verifier key', () => {
+    expect(mail.subject).toBe('Audit checkpoint 42 for Acme Motors');
+    expect(mail.text).toContain(`----- checkpoint -----\n${note.trimEnd()}\n----- verifier keys -----`);
+    expect(mail.text).toContain('forecourt-audit+0a1b2c3d+AQ==');
+  });
+
+  it('escapes the note in the HTML part', () => {
+    expect(mail.html).toContain('AbCd&lt;script&gt;');
+    expect(mail.html).not.toContain('<script>');
   });
 });

@@ -23,8 +23,20 @@ export interface InvitationMailData {
   expiresAt: Date;
 }
 
+/** Data of the audit checkpoint mail: a witness copy of a signed checkpoint for the tenant's admins. */
+export interface AuditCheckpointMailData {
+  tenantName: string;
+  seq: number;
+  /** The signed note, verbatim: the whole point is that the recipient keeps it unchanged. */
+  note: string;
+  /** The verifier key strings that check the note's signature. */
+  verifierKeys: string[];
+}
+
 /** A template and its data; `Mailer.send` takes one of these plus a recipient. */
-export type TemplateMessage = { template: 'invitation'; data: InvitationMailData };
+export type TemplateMessage =
+  | { template: 'invitation'; data: InvitationMailData }
+  | { template: 'audit-checkpoint'; data: AuditCheckpointMailData };
 
 /** The name of a template. */
 export type MailTemplate = TemplateMessage['template'];
@@ -34,6 +46,8 @@ export function renderMail(message: TemplateMessage): MailContent {
   switch (message.template) {
     case 'invitation':
       return invitationMail(message.data);
+    case 'audit-checkpoint':
+      return auditCheckpointMail(message.data);
   }
 }
 
@@ -93,6 +107,50 @@ If you did not expect this invitation, you can ignore this message.</p>
 `;
 
   return { subject, text, html: body.toString() };
+}
+
+/**
+ * A signed checkpoint of the tenant's audit trail, for its admins to keep: with it they can later
+ * prove that the trail up to `seq` was not rewritten or cut short.
+ */
+export function auditCheckpointMail(data: AuditCheckpointMailData): MailContent {
+  const tenant = oneLine(data.tenantName);
+  const subject = `Audit checkpoint ${data.seq} for ${tenant}`;
+  const text = [
+    'Hello,',
+    '',
+    `This is a signed checkpoint of the audit trail of ${tenant} on Forecourt: it covers the first`,
+    `${data.seq} events. Keep this message unchanged. To check later that the trail was not rewritten or`,
+    'shortened, export the trail and verify it against this checkpoint and the key below',
+    '(npm run cli -- audit:verify --file <export> --public-key <key file>).',
+    '',
+    '----- checkpoint -----',
+    data.note.trimEnd(),
+    '----- verifier keys -----',
+    ...data.verifierKeys,
+    '----------',
+    '',
+    'Forecourt',
+    '',
+  ].join('\n');
+  const pre =
+    'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
+  const html = markup`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
+<p>Hello,</p>
+<p>This is a signed checkpoint of the audit trail of <strong>${tenant}</strong> on Forecourt: it covers the
+first ${String(data.seq)} events. Keep this message unchanged: with it you can later check that the trail
+was not rewritten or shortened.</p>
+<pre style="${pre}">${data.note.trimEnd()}</pre>
+<p>Verifier keys:</p>
+<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>
+<p>Forecourt</p>
+</body>
+</html>
+`;
+  return { subject, text, html: html.toString() };
 }
 
 /** Markup that is already safe; only the `markup` tag makes one. */

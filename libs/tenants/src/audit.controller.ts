@@ -1,4 +1,5 @@
 import {
+  Body,
   Controller,
   Get,
   HttpCode,
@@ -15,6 +16,8 @@ import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@fo
 import { SessionGuard } from '@forecourt/auth';
 import { AccessGuard, Can } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
+import { CheckpointWitness } from './checkpoint-witness';
+import { TenantError, TenantErrorCode } from './tenant-error';
 import {
   AuditExportQueryDto,
   AuditKeysDto,
@@ -22,6 +25,7 @@ import {
   AuditQueryDto,
   CheckpointDto,
   CheckpointListDto,
+  CheckpointRequestDto,
   VerifyReportDto,
 } from './audit.dto';
 import { TenantParams } from './tenant.dto';
@@ -63,8 +67,11 @@ abstract class ChainEndpoints {
   }
 
   /** Seals the chain and signs its head now (a no-op when the latest checkpoint covers it). */
-  protected signCheckpoint(ctx: RequestContext): Promise<CheckpointDto | null> {
-    return this.checkpoints.checkpoint(this.chainOf(ctx));
+  protected async signCheckpoint(ctx: RequestContext): Promise<CheckpointDto> {
+    const checkpoint = await this.checkpoints.checkpoint(this.chainOf(ctx));
+    if (!checkpoint)
+      throw new TenantError(TenantErrorCode.NothingToCheckpoint, 'The audit trail has no events yet');
+    return { ...checkpoint, mailedTo: 0 };
   }
 }
 
@@ -74,6 +81,14 @@ abstract class ChainEndpoints {
 @Controller('v1/tenants/:tenantId/audit-events')
 @UseGuards(SessionGuard, AccessGuard)
 export class TenantAuditController extends ChainEndpoints {
+  constructor(
+    log: AuditLog,
+    checkpoints: AuditCheckpoints,
+    private readonly witness: CheckpointWitness,
+  ) {
+    super(log, checkpoints);
+  }
+
   protected chainOf(ctx: RequestContext): string {
     return ctx.tenant!.tenantId;
   }
@@ -110,9 +125,9 @@ export class TenantAuditController extends ChainEndpoints {
   @Post('checkpoints')
   @HttpCode(200)
   @Can('export', 'AuditEvent')
-  @ApiOkResponse({ type: CheckpointDto })
-  checkpoint(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
-    return this.signCheckpoint(ctx);
+  @ApiOkResponse({ type: CheckpointDto, description: 'with `mail: true`, also mailed to every dealer_admin' })
+  checkpoint(@Ctx() ctx: RequestContext, @Param() _p: TenantParams, @Body() body: CheckpointRequestDto) {
+    return this.witness.sign(ctx, { mail: body.mail ?? false });
   }
 }
 

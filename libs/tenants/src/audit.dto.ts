@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { ListQueryDto } from './tenant.dto';
 
 export class AuditQueryDto extends ListQueryDto {
@@ -58,7 +58,14 @@ export class VerifyReportDto {
   @ApiProperty() checkpointsChecked!: number;
 }
 
-export class CheckpointDto {
+export class CheckpointRequestDto {
+  @ApiPropertyOptional({ description: "also mail the signed checkpoint to the tenant's admins" })
+  @IsOptional()
+  @IsBoolean()
+  mail?: boolean;
+}
+
+export class SignedCheckpointDto {
   @ApiProperty() tenantId!: string;
   @ApiProperty() seq!: number;
   @ApiProperty() hash!: string;
@@ -67,8 +74,12 @@ export class CheckpointDto {
   @ApiProperty({ description: 'the signed note (C2SP signed-note format)' }) note!: string;
 }
 
+export class CheckpointDto extends SignedCheckpointDto {
+  @ApiProperty({ description: 'how many admins it was mailed to' }) mailedTo!: number;
+}
+
 export class CheckpointListDto {
-  @ApiProperty({ type: [CheckpointDto] }) data!: CheckpointDto[];
+  @ApiProperty({ type: [SignedCheckpointDto] }) data!: SignedCheckpointDto[];
 }
 
 export class AuditKeyDto {

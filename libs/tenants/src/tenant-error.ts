@@ -10,6 +10,7 @@ export enum TenantErrorCode {
   WrongPassword = 'tenant.wrong_password',
   AdminNeedsAllStores = 'tenant.admin_needs_all_stores',
   MailUndeliverable = 'tenant.mail_undeliverable',
+  NothingToCheckpoint = 'tenant.nothing_to_checkpoint',
 }
 
 export class TenantError extends DomainError<TenantErrorCode> {
@@ -21,6 +22,7 @@ export class TenantError extends DomainError<TenantErrorCode> {
     switch (this.code) {
       case TenantErrorCode.SlugTaken:
       case TenantErrorCode.StoreNameTaken:
+      case TenantErrorCode.NothingToCheckpoint:
         return 409;
       case TenantErrorCode.UnknownStore:
       case TenantErrorCode.WeakPassword:

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
 import { MailModule } from '@forecourt/mail';
 import { AuditKeysController, PlatformAuditController, TenantAuditController } from './audit.controller';
+import { CheckpointWitness } from './checkpoint-witness';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
 import { PlatformTenants } from './platform-tenants.service';
@@ -20,7 +21,15 @@ import { InvitationAcceptController, PlatformController, TenantController } from
     PlatformAuditController,
     AuditKeysController,
   ],
-  providers: [Invitations, Members, PlatformTenants, StoreRepository, Stores, TenantDirectory],
+  providers: [
+    CheckpointWitness,
+    Invitations,
+    Members,
+    PlatformTenants,
+    StoreRepository,
+    Stores,
+    TenantDirectory,
+  ],
   exports: [StoreRepository, TenantDirectory],
 })
 export class TenantsModule {}
