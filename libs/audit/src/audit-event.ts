@@ -93,7 +93,8 @@ export function auditEvent(
     storeId: entry.storeId || null,
     requestId: ctx?.requestId || null,
     ip: ctx?.ip || null,
-    userAgent: ctx?.userAgent?.slice(0, MAX_USER_AGENT) || null,
+    // Whole characters: a cut surrogate pair is not valid JSON text for PostgreSQL.
+    userAgent: ctx?.userAgent ? Array.from(ctx.userAgent).slice(0, MAX_USER_AGENT).join('') : null,
     outcome: entry.outcome ?? 'allowed',
     reason: entry.reason || null,
     changedFields: entry.changedFields ? [...entry.changedFields].sort() : null,

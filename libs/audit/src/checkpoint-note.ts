@@ -97,7 +97,7 @@ export function signCheckpoint(
  */
 export function openCheckpoint(note: string, keys: ReadonlyMap<string, KeyObject>): Checkpoint | null {
   const split = note.indexOf('\n\n');
-  if (split < 0) return null;
+  if (split < 0 || !note.endsWith('\n')) return null;
   const body = note.slice(0, split + 1);
   const lines = body.slice(0, -1).split('\n');
   const [origin, size, hash, time] = lines;
@@ -111,6 +111,8 @@ export function openCheckpoint(note: string, keys: ReadonlyMap<string, KeyObject
     const signature = new RegExp(`^\u2014 ${KEY_NAME} ([A-Za-z0-9+/=]+)$`).exec(line);
     if (!signature) continue;
     const bytes = Buffer.from(signature[1]!, 'base64');
+    // Node's decoder is lenient; only the canonical encoding counts, so one checkpoint has one text.
+    if (bytes.toString('base64') !== signature[1]) continue;
     const keyId = bytes.subarray(0, 4).toString('hex');
     const key = keys.get(keyId);
     if (!key || bytes.length !== 68) continue;

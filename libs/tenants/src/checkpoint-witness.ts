@@ -21,7 +21,7 @@ export class CheckpointWitness {
 
   async sign(ctx: RequestContext, { mail }: { mail: boolean }): Promise<Checkpoint & { mailedTo: number }> {
     const scope = tenantScopeOf(ctx);
-    const checkpoint = await this.checkpoints.checkpoint(scope.tenantId!);
+    const checkpoint = await this.checkpoints.checkpoint(scope.tenantId);
     if (!checkpoint)
       throw new TenantError(TenantErrorCode.NothingToCheckpoint, 'The audit trail has no events yet');
     if (!mail) return { ...checkpoint, mailedTo: 0 };
