@@ -33,6 +33,16 @@ describe('loadConfig', () => {
     expect(error.message).toBe('PORT: must be a whole number from 1 to 65535 (got "abc")');
   });
 
+  it('bounds the audit intervals: every second and every 15 minutes by default, never past Node timers', () => {
+    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({
+      auditSealIntervalMs: 1000,
+      auditCheckpointMinutes: 15,
+    });
+    expect(configError({ AUDIT_SEAL_INTERVAL_MS: '3000000000' }).variable).toBe('AUDIT_SEAL_INTERVAL_MS');
+    expect(configError({ AUDIT_CHECKPOINT_MINUTES: '40000' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
+    expect(configError({ AUDIT_CHECKPOINT_MINUTES: '0' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
+  });
+
   it('refuses a port out of range', () => {
     expect(configError({ PORT: '70000' }).variable).toBe('PORT');
   });

@@ -183,8 +183,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URI')
         .default(`mailto:security@${new URL(publicUrl).hostname}`),
     ),
-    auditSealIntervalMs: parse(env, 'AUDIT_SEAL_INTERVAL_MS', positiveInt('milliseconds').default(1000)),
-    auditCheckpointMinutes: parse(env, 'AUDIT_CHECKPOINT_MINUTES', positiveInt('minutes').default(15)),
+    auditSealIntervalMs: parse(
+      env,
+      'AUDIT_SEAL_INTERVAL_MS',
+      positiveInt('milliseconds').max(600_000, 'must be at most 600000 (10 minutes)').default(1000),
+    ),
+    auditCheckpointMinutes: parse(
+      env,
+      'AUDIT_CHECKPOINT_MINUTES',
+      positiveInt('minutes').max(1440, 'must be at most 1440 (a day)').default(15),
+    ),
     sessionIdleMinutes: parse(env, 'SESSION_IDLE_MINUTES', positiveInt('minutes').default(30)),
     sessionAbsoluteHours: parse(env, 'SESSION_ABSOLUTE_HOURS', positiveInt('hours').default(12)),
     authFailedLimit: parse(env, 'AUTH_FAILED_LIMIT', positiveInt('attempts').default(10)),

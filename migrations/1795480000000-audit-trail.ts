@@ -168,18 +168,19 @@ export class AuditTrail1795480000000 implements MigrationInterface {
         language sql volatile security definer
         set search_path = pg_catalog, pg_temp
         as $$
-          with chains as (
+          with tenant_chains as (
             select m.tenant_id as chain, m.role from public.memberships m
               join public.tenants t on t.id = m.tenant_id
             where m.user_id = p_user_id and m.status = 'active' and t.status <> 'deleted'
+          ), chains as (
+            select chain, role from tenant_chains
             union all
             select '00000000-0000-0000-0000-000000000000'::uuid,
                    coalesce((select u.platform_role from public.users u where u.id = p_user_id),
                             case when p_user_id is null then 'anonymous' else 'user' end)
             where p_user_id is null
                or exists (select 1 from public.users u where u.id = p_user_id and u.platform_role is not null)
-               or not exists (select 1 from public.memberships m
-                              where m.user_id = p_user_id and m.status = 'active')
+               or not exists (select 1 from tenant_chains)
           ), inserted as (
             insert into public.audit_events (tenant_id, id, at, actor_id, actor_role, action, subject_type,
               subject_id, request_id, ip, user_agent, outcome, reason)
@@ -207,7 +208,9 @@ export class AuditTrail1795480000000 implements MigrationInterface {
         request_id, ip, user_agent, outcome, reason)
       select '00000000-0000-0000-0000-000000000000', e.id, date_trunc('milliseconds', e.at), e.user_id,
         case when e.user_id is null then 'anonymous' else 'user' end,
-        e.event || case e.outcome when 'succeeded' then '.succeeded' else '.failed' end,
+        case when e.event in ('auth.login', 'auth.mfa.enroll', 'auth.mfa.verify')
+             then e.event || case e.outcome when 'succeeded' then '.succeeded' else '.failed' end
+             else e.event end,
         'User', e.user_id::text, e.request_id, host(e.ip), e.user_agent,
         case e.outcome when 'succeeded' then 'allowed' else 'denied' end, e.reason
       from auth_events e`);
@@ -215,12 +218,22 @@ export class AuditTrail1795480000000 implements MigrationInterface {
       insert into audit_events (tenant_id, id, at, actor_id, actor_role, action, subject_type, subject_id,
         outcome, changed_fields)
       select e.tenant_id, e.id, date_trunc('milliseconds', e.at), e.actor_id,
-        case when e.actor_id is null then 'system' else 'user' end, e.action, 'Membership', e.user_id::text,
+        case when e.actor_id is null then 'system' else 'user' end,
+        case e.action when 'membership.created' then 'membership.create' when 'membership.updated' then 'membership.update'
+                      when 'membership.removed' then 'membership.delete' when 'sessions.revoked' then 'session.revoke'
+                      else e.action end,
+        case when e.action = 'sessions.revoked' then 'User' else 'Membership' end, e.user_id::text,
         'allowed', (select array_agg(k order by k) from jsonb_object_keys(coalesce(e.changes->'to', '{}')) k)
       from membership_events e`);
     await db.query(`drop table auth_events, membership_events`);
 
-    await db.query(`grant select, insert on audit_events, audit_checkpoints to forecourt_runtime`);
+    // Events go in unsealed: only the sealer's UPDATE ever sets seq, prev_hash and hash.
+    await db.query(`
+      grant insert (tenant_id, id, at, actor_id, actor_role, support_grant_id, action, subject_type, subject_id,
+        subject_ids, store_id, request_id, ip, user_agent, outcome, reason, changed_fields)
+      on audit_events to forecourt_runtime`);
+    await db.query(`grant select on audit_events to forecourt_runtime`);
+    await db.query(`grant select, insert on audit_checkpoints to forecourt_runtime`);
     await db.query(`grant update (seq, prev_hash, hash) on audit_events to forecourt_runtime`);
     await db.query(`grant select, insert, update (seq, hash, sealed_at) on audit_heads to forecourt_runtime`);
   }

@@ -153,7 +153,7 @@ afterAll(async () => {
 describe('every kind of event is recorded, with its request id', () => {
   it('tenant creation and the first invitation, in the new tenant chain', async () => {
     const events = await eventsOf(group.created, group);
-    expect(events.map((event) => event.action)).toEqual(['tenant.created', 'invitation.created']);
+    expect(events.map((event) => event.action)).toEqual(['tenant.create', 'invitation.create']);
     expect(events[0]).toMatchObject({
       actorRole: 'platform_owner',
       subjectType: 'Tenant',
@@ -165,8 +165,8 @@ describe('every kind of event is recorded, with its request id', () => {
   it('accepting an invitation: the invitation and the membership', async () => {
     const events = await eventsOf(group.accepted, group);
     expect(events.map((event) => `${event.action}:${event.actorRole}`)).toEqual([
-      'invitation.accepted:dealer_admin',
-      'membership.created:dealer_admin',
+      'invitation.accept:dealer_admin',
+      'membership.create:dealer_admin',
     ]);
     for (const event of events) expectContext(event, group.accepted, group.adminId);
   });
@@ -271,7 +271,7 @@ describe('every kind of event is recorded, with its request id', () => {
     const store = await call('POST', `/v1/tenants/${group.tenantId}/stores`, group.token, { name: 'North' });
     const [created] = await eventsOf(store, group);
     expect(created).toMatchObject({
-      action: 'store.created',
+      action: 'store.create',
       storeId: store.body.id,
       actorRole: 'dealer_admin',
     });
@@ -282,7 +282,7 @@ describe('every kind of event is recorded, with its request id', () => {
       role: 'dealer_sales',
       storeIds: [store.body.id],
     });
-    expect((await eventsOf(invite, group)).map((event) => event.action)).toEqual(['invitation.created']);
+    expect((await eventsOf(invite, group)).map((event) => event.action)).toEqual(['invitation.create']);
     const sam = await acceptAndSignIn('sam@harbour.test', 'Sam Seller');
 
     const patched = await call('PATCH', `/v1/tenants/${group.tenantId}/users/${sam.userId}`, group.token, {
@@ -290,7 +290,7 @@ describe('every kind of event is recorded, with its request id', () => {
     });
     const [updated] = await eventsOf(patched, group);
     expect(updated).toMatchObject({
-      action: 'membership.updated',
+      action: 'membership.update',
       subjectId: sam.userId,
       changedFields: ['role'],
     });
@@ -302,10 +302,10 @@ describe('every kind of event is recorded, with its request id', () => {
       group.token,
     );
     expect((await eventsOf(revoked, group)).map((event) => `${event.action}:${event.subjectId}`)).toEqual([
-      `session.revoked:${sam.userId}`,
+      `session.revoke:${sam.userId}`,
     ]);
     const removed = await call('DELETE', `/v1/tenants/${group.tenantId}/users/${sam.userId}`, group.token);
-    expect((await eventsOf(removed, group)).map((event) => event.action)).toEqual(['membership.removed']);
+    expect((await eventsOf(removed, group)).map((event) => event.action)).toEqual(['membership.delete']);
   });
 
   it('reads of personal data: a list names every id it returned, a read its subject', async () => {
@@ -340,8 +340,21 @@ describe('every kind of event is recorded, with its request id', () => {
     });
     expect(invited.status).toBe(201);
     const [event] = await eventsOf(invited, { tenantId: PLATFORM, token: ownerToken });
-    expect(event).toMatchObject({ action: 'platform_invitation.created', actorRole: 'platform_owner' });
+    expect(event).toMatchObject({ action: 'platform_invitation.create', actorRole: 'platform_owner' });
     expectContext(event!, invited, ownerId);
+
+    const accepted = await call('POST', '/v1/auth/invitations/accept', undefined, {
+      token: invitationTokenFor(mailDir, 'sue@forecourt.test'),
+      name: 'Sue Support',
+      password: PASSWORD,
+    });
+    expect(accepted.status).toBe(200);
+    const joined = await eventsOf(accepted, { tenantId: PLATFORM, token: ownerToken });
+    expect(joined.map((entry) => `${entry.action}:${entry.actorRole}`)).toEqual([
+      'platform_invitation.accept:platform_support',
+      'auth.platform_role.granted:platform_support',
+    ]);
+    expectContext(joined[1]!, accepted, joined[1]!.subjectId);
   });
 
   it('denials: a role that may not, in its tenant chain; a stranger to the tenant, in the platform chain', async () => {
@@ -373,7 +386,7 @@ describe('every kind of event is recorded, with its request id', () => {
   it('exporting the trail is itself an event', async () => {
     const exported = await call('GET', `/v1/tenants/${group.tenantId}/audit-events/export`, group.token);
     expect(exported.status).toBe(200);
-    expect((await eventsOf(exported, group)).map((event) => event.action)).toEqual(['audit_event.exported']);
+    expect((await eventsOf(exported, group)).map((event) => event.action)).toEqual(['audit_event.export']);
   });
 });
 
@@ -397,7 +410,7 @@ describe('nothing half-done', () => {
       begin raise exception 'audit storage failed'; end $$`);
     await admin.query(`
       create trigger fail_store_events before insert on audit_events for each row
-        when (new.action = 'store.created') execute function pg_temp_fail_audit()`);
+        when (new.action = 'store.create') execute function pg_temp_fail_audit()`);
     let failed: Response;
     try {
       failed = await call('POST', `/v1/tenants/${group.tenantId}/stores`, group.token, { name: 'Never' });
@@ -429,10 +442,10 @@ describe('reading, verifying and exporting a chain', () => {
     expect((next.body.data as AuditEventView[])[0]!.seq).toBe(page[2]!.seq - 1);
     const byActor = await call(
       'GET',
-      `/v1/tenants/${group.tenantId}/audit-events?actorId=${ownerId}&action=tenant.created`,
+      `/v1/tenants/${group.tenantId}/audit-events?actorId=${ownerId}&action=tenant.create`,
       group.token,
     );
-    expect((byActor.body.data as AuditEventView[]).map((event) => event.action)).toEqual(['tenant.created']);
+    expect((byActor.body.data as AuditEventView[]).map((event) => event.action)).toEqual(['tenant.create']);
     const bad = await call('GET', `/v1/tenants/${group.tenantId}/audit-events?cursor=nonsense`, group.token);
     expect(bad.status).toBe(400);
     const badActor = await call(
@@ -487,6 +500,17 @@ describe('reading, verifying and exporting a chain', () => {
     });
   });
 
+  it('the CLI verifies every chain in the database, and names a broken one', async () => {
+    const env = { DATABASE_URL: api.db.runtimeUrl, MIGRATION_DATABASE_URL: api.db.ownerUrl };
+    const all = await cli(['audit:verify'], env);
+    expect(all.stdout).toContain(`${group.tenantId}: ok through`);
+    expect(all.stdout).toContain(`${PLATFORM}: ok through`);
+    // `other`'s chain was changed behind its back above.
+    expect(all.stdout).toMatch(new RegExp(`^${other.tenantId}: BROKEN at 2: event 2 was changed`, 'm'));
+    expect(all).toMatchObject({ code: 1 });
+    expect(await cli(['audit:verify', '--tenant', group.tenantId], env)).toMatchObject({ code: 0 });
+  });
+
   it('exports a chain that the CLI verifies offline with the published key, and catches an edited export', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'forecourt-export-'));
     try {
@@ -515,8 +539,8 @@ describe('reading, verifying and exporting a chain', () => {
         writeFileSync(
           edited,
           exported.text
-            .replace('"store.created"', '"store.deleted"')
-            .replace(',store.created,', ',store.deleted,'),
+            .replace('"store.create"', '"store.deleted"')
+            .replace(',store.create,', ',store.deleted,'),
         );
         const broken = await cli(['audit:verify', '--file', edited, '--public-key', keyFile]);
         expect(broken.code).toBe(1);
@@ -559,11 +583,14 @@ describe('tenants apart', () => {
 const execFileAsync = promisify(execFile);
 
 /** The operator CLI, compiled, against this test's data directory. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
       cwd: REPO,
-      env: { ...process.env, DATA_DIR: api.dataDir, MASTER_KEY: api.masterKey, LOG_LEVEL: 'silent' },
+      env: { ...process.env, DATA_DIR: api.dataDir, MASTER_KEY: api.masterKey, LOG_LEVEL: 'silent', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

@@ -232,8 +232,8 @@ describe('members', () => {
       [tenantId, sam.userId],
     );
     expect(events.rows).toEqual([
-      { action: 'membership.created', changed_fields: null },
-      { action: 'membership.updated', changed_fields: ['role'] },
+      { action: 'membership.create', changed_fields: null },
+      { action: 'membership.update', changed_fields: ['role'] },
     ]);
 
     // A second API instance on the same database sees each revocation on the very next request.

@@ -66,11 +66,9 @@ export async function seedUser(
     // Rows in the trail's tables, so isolation checks cover them with data present (placeholders,
     // not a valid chain: tests that verify a chain make their own).
     await client.query(
-      `insert into audit_events (tenant_id, id, seq, at, actor_role, action, subject_type, subject_id, outcome,
-         prev_hash, hash)
-       values ($1, $2, 1, now(), 'system', 'membership.created', 'Membership', $3, 'allowed', $4, $5)
-       on conflict (tenant_id, seq) do nothing`,
-      [tenantId, newId(), userId, Buffer.alloc(32), randomBytes(32)],
+      `insert into audit_events (tenant_id, id, at, actor_role, action, subject_type, subject_id, outcome)
+       values ($1, $2, now(), 'system', 'membership.create', 'Membership', $3, 'allowed')`,
+      [tenantId, newId(), userId],
     );
     await client.query(
       `insert into audit_heads (tenant_id, seq, hash) values ($1, 1, $2) on conflict (tenant_id) do nothing`,

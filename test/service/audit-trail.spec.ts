@@ -228,7 +228,7 @@ describe('sealing', () => {
               `w${writer}-${round}`,
             ]);
             await trail.append(tx, ctx(`w-${id}`), {
-              action: 'store.created',
+              action: 'store.create',
               subjectType: 'Store',
               subjectId: id,
             });
@@ -280,7 +280,7 @@ describe('all or nothing', () => {
           'Doomed',
         ]);
         await trail.append(tx, ctx('doomed'), {
-          action: 'store.created',
+          action: 'store.create',
           subjectType: 'Store',
           subjectId: id,
         });
@@ -374,7 +374,7 @@ describe('tampering as the database owner', () => {
     await expectBroken(chain, 6);
   });
 
-  it('changing a field and recomputing that event hash is found at the next event', async () => {
+  it('changing a field and writing some other hash for it is found at that event', async () => {
     const chain = await chainOf(10);
     const { rows } = await admin.query<{ hash: string }>(
       `select encode(hash, 'hex') as hash from audit_events where tenant_id = $1 and seq = 4`,

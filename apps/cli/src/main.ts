@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { AuditLog, verifierKeys, verifyExport, type VerifyReport } from '@forecourt/audit';
 import { PlatformOwners } from '@forecourt/auth';
 import { ConfigError, loadConfig } from '@forecourt/config';
+import { isUuid } from '@forecourt/core';
 import { Client } from 'pg';
 import { openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
@@ -103,6 +104,8 @@ async function verifyAudit(args: string[]): Promise<void> {
     options: { tenant: { type: 'string' }, file: { type: 'string' }, 'public-key': { type: 'string' } },
     strict: true,
   });
+  if (values.tenant !== undefined && !isUuid(values.tenant))
+    throw new Error('--tenant must be a tenant id (a UUID)');
   const trusted = values['public-key']
     ? verifierKeys((await readFile(values['public-key'], 'utf8')).split('\n'))
     : null;
@@ -126,7 +129,8 @@ async function verifyAudit(args: string[]): Promise<void> {
     try {
       const log = app.get(AuditLog);
       const chains = values.tenant ? [values.tenant] : await log.chains();
-      for (const chain of chains) reports.push({ chain, report: await log.verify(chain, { seal: false }) });
+      // Sealing first (as the API does) covers every event committed so far.
+      for (const chain of chains) reports.push({ chain, report: await log.verify(chain) });
     } finally {
       await app.close();
       await database.close();

@@ -186,7 +186,7 @@ describe('auditEvent', () => {
 
   it('lets the entry name the actor and role', () => {
     const event = auditEvent(TENANT, EVENT_ID, ctxOf(), {
-      action: 'invitation.accepted',
+      action: 'invitation.accept',
       subjectType: 'invitation',
       actorId: USER,
       actorRole: 'sales',

@@ -7,7 +7,7 @@ export type AuditOutcome = 'allowed' | 'denied';
 
 /** What a service says happened; who, when and from where come from the request context. */
 export interface AuditEntry {
-  /** `<subject>.<verb>`, lower case: `user.read`, `membership.updated`, `auth.login.failed`. */
+  /** `<subject>.<verb>`, lower case: `user.read`, `membership.update`, `auth.login.failed`. */
   action: string;
   subjectType: string;
   subjectId?: string | null;

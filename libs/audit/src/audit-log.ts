@@ -77,7 +77,7 @@ export class AuditLog {
     await this.sealer.seal(chain, { wait: true });
     const keys = (await this.signingKey.published()).map((key) => key.verifierKey);
     const notes = await this.checkpoints.notes(chain);
-    await this.trail.record(ctx, chain, { action: 'audit_event.exported', subjectType: 'AuditEvent' });
+    await this.trail.record(ctx, chain, { action: 'audit_event.export', subjectType: 'AuditEvent' });
     const events = this.events(chain);
     return (async function* lines() {
       if (format === 'csv') yield csvHeader();
@@ -110,22 +110,24 @@ export class AuditLog {
   }
 
   /** Seals, then recomputes the chain and checks it against every checkpoint and the recorded head. */
-  async verify(chain: string, { seal = true }: { seal?: boolean } = {}): Promise<VerifyReport> {
-    if (seal) await this.sealer.seal(chain, { wait: true });
+  async verify(chain: string): Promise<VerifyReport> {
+    await this.sealer.seal(chain, { wait: true });
+    const { rows } = await this.transactions.statement<{ seq: string; hash: string }>(
+      { tenantId: chain, stores: 'all' },
+      `select seq, encode(hash, 'hex') as hash from audit_heads where tenant_id = $1`,
+      [chain],
+    );
+    const head = rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : null;
     const verifier = new ChainVerifier(
       chain,
       await this.checkpoints.notes(chain),
       await this.signingKey.verifyingKeys(),
+      head,
     );
     for await (const event of this.events(chain)) {
       if (!verifier.add(event)) break;
     }
-    const { rows } = await this.transactions.statement<{ seq: string }>(
-      { tenantId: chain, stores: 'all' },
-      'select seq from audit_heads where tenant_id = $1',
-      [chain],
-    );
-    return verifier.finish(Number(rows[0]?.seq ?? 0));
+    return verifier.finish();
   }
 
   /** The chains that hold any sealed event (for verifying everything from the CLI). */

@@ -63,10 +63,14 @@ function verifyChain(
     options.tenantId ?? TENANT,
     options.notes ?? NOTES,
     options.keys ?? trusted,
+    options.head === undefined ? null : headAt(options.head),
   );
   for (const event of events) if (!verifier.add(event)) break;
-  return verifier.finish(options.head);
+  return verifier.finish();
 }
+
+/** The head the database records after `seq` events of `chain`. */
+const headAt = (seq: number) => ({ seq, hash: chain[seq - 1]!.hash });
 
 const replaced = (seq: number, change: Partial<SealedAuditEvent>) =>
   chain.map((event) => (event.seq === seq ? { ...event, ...change } : event));
@@ -141,11 +145,11 @@ describe('ChainVerifier', () => {
 
   it('finds event 17 changed even without checkpoints, and without stopping at the first refusal', () => {
     expect(verifyChain(replaced(17, { reason: 'edited' }), { notes: [] })).toMatchObject(brokenAt(17));
-    const verifier = new ChainVerifier(TENANT, NOTES, trusted);
+    const verifier = new ChainVerifier(TENANT, NOTES, trusted, headAt(50));
     const results = replaced(17, { reason: 'edited' }).map((event) => verifier.add(event));
     expect(results.indexOf(false)).toBe(16);
     expect(results.slice(16).every((result) => !result)).toBe(true);
-    expect(verifier.finish(50)).toMatchObject(brokenAt(17));
+    expect(verifier.finish()).toMatchObject(brokenAt(17));
   });
 
   it('finds a changed event whose hash was recomputed at the next link', () => {
@@ -225,6 +229,15 @@ describe('ChainVerifier', () => {
   it('finds every event deleted under a checkpoint', () => {
     expect(verifyChain([], { notes: [noteAt(10)] })).toMatchObject(brokenAt(1));
     expect(verifyChain([], { notes: [], head: 3 })).toMatchObject(brokenAt(1));
+  });
+
+  it('holds the chain to the recorded head: its hash as well as its length', () => {
+    expect(verifyChain(chain, { notes: [], head: 50 })).toMatchObject({ ok: true, verifiedThroughSeq: 50 });
+    const rewritten = sealEvents(
+      genesis,
+      eventsOf(TENANT, 50).map((event, index) => (index === 49 ? { ...event, reason: 're-sealed' } : event)),
+    );
+    expect(verifyChain(rewritten, { notes: [], head: 50 })).toMatchObject(brokenAt(50));
   });
 
   it('refuses a checkpoint signed by a key it does not trust', () => {

@@ -29,13 +29,16 @@ export class ChainVerifier {
   private readonly latestCheckpointSeq: number;
 
   /**
-   * @param notes  signed checkpoint notes from every place they are kept (duplicates are fine)
-   * @param keys   the public keys trusted to sign them, by key id
+   * @param notes         signed checkpoint notes from every place they are kept (duplicates are fine)
+   * @param keys          the public keys trusted to sign them, by key id
+   * @param recordedHead  the head the database says the chain reached (an export has none): held
+   *                      to like an unsigned checkpoint
    */
   constructor(
     private readonly tenantId: string,
     notes: readonly string[],
     keys: ReadonlyMap<string, KeyObject>,
+    private readonly recordedHead: { seq: number; hash: string } | null = null,
   ) {
     let latest = 0;
     for (const note of new Set(notes)) {
@@ -68,16 +71,17 @@ export class ChainVerifier {
     if ((this.checkpoints.get(seq) ?? []).some((checkpoint) => checkpoint.hash !== event.hash)) {
       return this.fail(seq, `event ${seq} differs from the signed checkpoint at ${seq}`);
     }
+    if (this.recordedHead?.seq === seq && this.recordedHead.hash !== event.hash) {
+      return this.fail(seq, `event ${seq} differs from the recorded chain head`);
+    }
     this.prevHash = event.hash;
     this.expectedSeq += 1;
     return true;
   }
 
-  /**
-   * The verdict once every event was fed. `recordedHeadSeq`: the head the database says the
-   * chain reached, when verifying a database (an export has none).
-   */
-  finish(recordedHeadSeq = 0): VerifyReport {
+  /** The verdict once every event was fed. */
+  finish(): VerifyReport {
+    const recordedHeadSeq = this.recordedHead?.seq ?? 0;
     const through = this.expectedSeq - 1;
     if (!this.failure && this.latestCheckpointSeq > through) {
       this.fail(

@@ -28,7 +28,7 @@ export class AuditEventDto {
   @ApiProperty({ type: String, nullable: true }) actorId!: string | null;
   @ApiProperty({ description: 'the role where it acted, or system / anonymous / user' }) actorRole!: string;
   @ApiProperty({ type: String, nullable: true }) supportGrantId!: string | null;
-  @ApiProperty({ example: 'membership.updated' }) action!: string;
+  @ApiProperty({ example: 'membership.update' }) action!: string;
   @ApiProperty() subjectType!: string;
   @ApiProperty({ type: String, nullable: true }) subjectId!: string | null;
   @ApiProperty({ type: [String], nullable: true, description: 'the ids a list read returned' })

@@ -76,7 +76,7 @@ export class Invitations {
       ],
     );
     await this.audit.append(tx, ctx, {
-      action: 'invitation.created',
+      action: 'invitation.create',
       subjectType: 'Invitation',
       subjectId: id,
     });
@@ -138,7 +138,7 @@ export class Invitations {
           [id, email, dto.role, sha256(secret), expiresAt, actorId],
         );
         await this.audit.append(tx, ctx, {
-          action: 'platform_invitation.created',
+          action: 'platform_invitation.create',
           subjectType: 'StaffInvitation',
           subjectId: id,
         });
@@ -263,13 +263,13 @@ export class Invitations {
       const platform = owner === 'platform';
       const actor = { actorId: userId, actorRole: invitation.role };
       await this.audit.append(tx, ctx, {
-        action: platform ? 'platform_invitation.accepted' : 'invitation.accepted',
+        action: platform ? 'platform_invitation.accept' : 'invitation.accept',
         subjectType: platform ? 'StaffInvitation' : 'Invitation',
         subjectId: invitation.id,
         ...actor,
       });
       await this.audit.append(tx, ctx, {
-        action: platform ? 'auth.platform_role.granted' : 'membership.created',
+        action: platform ? 'auth.platform_role.granted' : 'membership.create',
         subjectType: platform ? 'User' : 'Membership',
         subjectId: userId,
         ...actor,

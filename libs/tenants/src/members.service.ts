@@ -80,7 +80,7 @@ export class Members {
         storeIds: !sameIds(storeIds, current.storeIds),
       };
       await this.audit.append(tx, ctx, {
-        action: 'membership.updated',
+        action: 'membership.update',
         subjectType: 'Membership',
         subjectId: userId,
         changedFields: Object.keys(changed).filter((field) => changed[field as keyof typeof changed]),
@@ -100,7 +100,7 @@ export class Members {
         [scope.tenantId, userId],
       );
       await this.audit.append(tx, ctx, {
-        action: 'membership.removed',
+        action: 'membership.delete',
         subjectType: 'Membership',
         subjectId: userId,
       });
@@ -112,7 +112,7 @@ export class Members {
     await this.transactions.run(tenantScopeOf(ctx), async (tx) => {
       await this.member(tx, userId);
       await tx.query('select app.revoke_member_sessions($1)', [userId]);
-      await this.audit.append(tx, ctx, { action: 'session.revoked', subjectType: 'User', subjectId: userId });
+      await this.audit.append(tx, ctx, { action: 'session.revoke', subjectType: 'User', subjectId: userId });
     });
   }
 

@@ -35,7 +35,7 @@ export class PlatformTenants {
           `insert into tenants (id, slug, name) values ($1, $2, $3) returning id, slug, name, status`,
           [id, dto.slug, dto.name],
         );
-        await this.audit.append(tx, ctx, { action: 'tenant.created', subjectType: 'Tenant', subjectId: id });
+        await this.audit.append(tx, ctx, { action: 'tenant.create', subjectType: 'Tenant', subjectId: id });
         const invited = await this.invitations.insert(tx, ctx, {
           email: dto.adminEmail,
           role: 'dealer_admin',

@@ -31,7 +31,7 @@ export class Stores {
           [scope.tenantId, id, name.trim()],
         );
         await this.audit.append(tx, ctx, {
-          action: 'store.created',
+          action: 'store.create',
           subjectType: 'Store',
           subjectId: id,
           storeId: id,
