@@ -509,6 +509,10 @@ describe('reading, verifying and exporting a chain', () => {
     expect(all.stdout).toMatch(new RegExp(`^${other.tenantId}: BROKEN at 2: event 2 was changed`, 'm'));
     expect(all).toMatchObject({ code: 1 });
     expect(await cli(['audit:verify', '--tenant', group.tenantId], env)).toMatchObject({ code: 0 });
+    expect(await cli(['audit:verify', '--tenant', 'harbour'], env)).toMatchObject({
+      code: 1,
+      stderr: '--tenant must be a tenant id (a UUID)\n',
+    });
   });
 
   it('exports a chain that the CLI verifies offline with the published key, and catches an edited export', async () => {

@@ -336,6 +336,18 @@ describe('append-only', () => {
     await expect(admin.query(sql, sql.includes('$1') ? [chain] : [])).rejects.toThrow(/append-only/);
   });
 
+  it('the runtime role cannot insert an event already sealed: only the sealer numbers events', async () => {
+    await expect(
+      inTenant(runtime, { tenantId: chain }, (client) =>
+        client.query(
+          `insert into audit_events (tenant_id, id, seq, at, actor_role, action, subject_type, outcome, prev_hash, hash)
+           values ($1, $2, 1000, now(), 'system', 'user.read', 'User', 'allowed', $3, $3)`,
+          [chain, newId(), Buffer.alloc(32)],
+        ),
+      ),
+    ).rejects.toThrow(/permission denied/);
+  });
+
   it('the one update allowed is the seal itself, and only from unsealed', async () => {
     await expect(
       asRuntime(
@@ -452,6 +464,25 @@ describe('chains', () => {
     expect((await checkpoints.list(chain, 10)).map((checkpoint) => checkpoint.seq)).toEqual([2]);
     expect(await log.verify(PLATFORM_CHAIN)).toMatchObject({ ok: true });
     expect((await log.chains()).includes(chain)).toBe(true);
+  });
+
+  it("a person's events reach the platform chain when no live tenant holds them", async () => {
+    const tenant = await seedTenant(runtime, 'closing');
+    const person = tenant.userIds[0]!;
+    const signIn = { action: 'auth.login.succeeded', subjectType: 'User' } as const;
+    const chainsOf = async (requestId: string) =>
+      (
+        await admin.query<{ tenant_id: string }>(
+          'select tenant_id from audit_events where request_id = $1 order by tenant_id',
+          [requestId],
+        )
+      ).rows.map((row) => row.tenant_id);
+
+    await trail.appendAboutPerson(null, ctx('while-open'), person, signIn);
+    expect(await chainsOf('while-open')).toEqual([tenant.id]);
+    await admin.query(`update tenants set status = 'deleted' where id = $1`, [tenant.id]);
+    await trail.appendAboutPerson(null, ctx('after-deletion'), person, signIn);
+    expect(await chainsOf('after-deletion')).toEqual([PLATFORM_CHAIN]);
   });
 
   it('a tenant context never reads another chain', async () => {

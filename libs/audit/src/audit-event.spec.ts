@@ -184,6 +184,18 @@ describe('auditEvent', () => {
     ).toBe(exact);
   });
 
+  it('cuts the userAgent on whole characters, never halfway through a surrogate pair', () => {
+    const emoji = '\u{1F697}'.repeat(600); // two UTF-16 code units each
+    const agent = auditEvent(TENANT, EVENT_ID, ctxOf({ userAgent: emoji }), {
+      action: 'a.b',
+      subjectType: 'a',
+    }).userAgent!;
+    expect(Array.from(agent)).toHaveLength(512);
+    expect(agent).toBe('\u{1F697}'.repeat(512));
+    expect(() => JSON.parse(JSON.stringify(agent))).not.toThrow();
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(agent)).toBe(false);
+  });
+
   it('lets the entry name the actor and role', () => {
     const event = auditEvent(TENANT, EVENT_ID, ctxOf(), {
       action: 'invitation.accept',

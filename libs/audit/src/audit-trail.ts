@@ -36,7 +36,7 @@ export class AuditTrail {
   /**
    * An event about a person (signing in, MFA): one copy in the chain of each tenant they are an
    * active member of (with their role there), and in the platform chain when they have a
-   * platform role, no membership or are unknown (`userId` null). In `tx` when given, so it
+   * platform role, no membership in a live (not deleted) tenant, or are unknown (`userId` null). In `tx` when given, so it
    * commits with the change it describes; otherwise on its own, committed before it resolves.
    */
   async appendAboutPerson(
