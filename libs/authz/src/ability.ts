@@ -1,10 +1,27 @@
 import { AbilityBuilder, createMongoAbility, ForcedSubject, MongoAbility, MongoQuery } from '@casl/ability';
-import { Action, isRole, Role, ROLE_MATRIX, Subject } from './role-matrix';
+import {
+  Action,
+  type Grant,
+  type GrantScope,
+  isRole,
+  type PlatformRole,
+  type Reach,
+  Role,
+  ROLE_MATRIX,
+  Subject,
+} from './role-matrix';
 
-/** The fields conditions are written on: every tenant-owned row has them. */
+/**
+ * The fields conditions are written on. Every tenant-owned row carries `tenantId` and, where it
+ * belongs to a store, `storeId` (a store's own `storeId` is its id); `assignedUserId`, `userId`
+ * and `actorId` where the matrix speaks of "assigned to self", "own record", "caused by self".
+ */
 export interface TenantRow {
-  tenantId: string;
+  tenantId?: string;
   storeId?: string | null;
+  assignedUserId?: string | null;
+  userId?: string | null;
+  actorId?: string | null;
 }
 
 export type AppAbility = MongoAbility<[Action, Subject | (TenantRow & ForcedSubject<Subject>)]>;
@@ -17,40 +34,125 @@ export interface MembershipScope {
   storeIds: readonly string[];
 }
 
+/** An approved, unexpired support grant of a platform user in one tenant. */
+export interface ActiveSupportGrant {
+  id: string;
+  tenantId: string;
+  scope: GrantScope;
+}
+
 export interface Actor {
-  platformRole: Role | null;
+  /**
+   * `platform`: a `/v1/platform` route — the platform role's platform-wide grants. `tenant`: a
+   * route inside one tenant — the membership's grants there, and a platform role's only under
+   * an active support grant (its platform-wide grants never reach into a tenant).
+   */
+  where: 'platform' | 'tenant';
+  /** Needed by the self-referencing reaches (`assigned_to_self`, `own_record`, `caused_by_self`). */
+  userId?: string;
+  platformRole: PlatformRole | null;
+  /** The membership in the tenant acted in. */
   membership: MembershipScope | null;
+  supportGrant?: ActiveSupportGrant | null;
+  /** The tenant's policy: may dealer_marketing see customers' personal data (default no). */
+  marketingSeesPii?: boolean;
+}
+
+/** A scope input is missing: refusing to build beats an empty condition that matches every row. */
+export class AbilityScopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AbilityScopeError';
+  }
+}
+
+function required(value: string | undefined | null, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new AbilityScopeError(`${what} is required`);
+  return value;
 }
 
 /**
  * Compiles an actor's ability from the matrix. Conditions are always concrete (a tenant id, a
- * list of store ids): an empty conditions object would match every row, so a missing scope input
- * throws instead of granting.
+ * list of store ids, a user id): CASL's empty conditions object `{}` would match every row, so a
+ * missing scope input throws instead of granting.
  */
 export function abilityFor(actor: Actor): AppAbility {
   const builder = new AbilityBuilder<AppAbility>(createMongoAbility);
   // CASL cannot infer the row shape of a string subject; conditions here are on `TenantRow`.
-  const can = builder.can as (action: Action, subject: Subject, conditions?: MongoQuery<TenantRow>) => void;
+  const can = builder.can as (
+    action: Action[],
+    subject: Subject,
+    fields?: string[],
+    conditions?: MongoQuery<TenantRow>,
+  ) => void;
+
   const roles: Role[] = [];
   if (actor.platformRole) roles.push(actor.platformRole);
-  if (actor.membership) roles.push(actor.membership.role);
+  if (actor.membership && actor.where === 'tenant') roles.push(actor.membership.role);
 
   for (const role of roles) {
-    if (!isRole(role)) throw new Error(`unknown role ${String(role)}`);
-    for (const { action, subject, reach } of ROLE_MATRIX[role]) {
-      if (reach === 'everywhere') {
-        if (role !== actor.platformRole) throw new Error(`${role} cannot hold a platform-wide grant`);
-        can(action, subject);
-        continue;
-      }
-      const membership = actor.membership;
-      if (!membership?.tenantId) throw new Error(`${role} grant needs a tenant`);
-      if (reach === 'own_tenant' || membership.allStores) {
-        can(action, subject, { tenantId: membership.tenantId });
-      } else {
-        can(action, subject, { tenantId: membership.tenantId, storeId: { $in: [...membership.storeIds] } });
-      }
+    if (!isRole(role)) throw new AbilityScopeError(`unknown role ${String(role)}`);
+    const platform = role === actor.platformRole;
+    for (const grant of ROLE_MATRIX[role]) {
+      if (!applies(grant, actor, platform)) continue;
+      const conditions = conditionsFor(grant.reach, actor, platform, grant.underGrant !== undefined);
+      const fields = grant.fields ? [...grant.fields] : undefined;
+      if (conditions === null) can([...grant.actions], grant.subject, fields);
+      else can([...grant.actions], grant.subject, fields, conditions);
     }
   }
   return builder.build();
+}
+
+/** Whether a grant of the matrix takes part in this actor's ability at all. */
+function applies(grant: Grant, actor: Actor, platform: boolean): boolean {
+  if (grant.whenPiiVisible && !actor.marketingSeesPii) return false;
+  if (!platform) return true;
+  if (actor.where === 'platform') return grant.reach !== 'own_tenant' && !grant.underGrant;
+  // In a tenant: never the platform-wide grants; the grant-bound ones only under that grant.
+  if (grant.reach === 'everywhere') return false;
+  return !grant.underGrant || actor.supportGrant?.scope === grant.underGrant;
+}
+
+/** The row conditions of a reach; null only for `everywhere` (platform-wide, no condition). */
+function conditionsFor(
+  reach: Reach,
+  actor: Actor,
+  platform: boolean,
+  underGrant: boolean,
+): MongoQuery<TenantRow> | null {
+  if (platform) {
+    switch (reach) {
+      case 'everywhere':
+        return null;
+      case 'own_tenant':
+        if (!underGrant) throw new AbilityScopeError('a platform role reaches a tenant only under a grant');
+        return { tenantId: required(actor.supportGrant?.tenantId, 'the support grant tenant') };
+      case 'own_record':
+        return { userId: required(actor.userId, 'the user id') };
+      case 'caused_by_self':
+        return { actorId: required(actor.userId, 'the user id') };
+      default:
+        throw new AbilityScopeError(`a platform role has no ${reach} reach`);
+    }
+  }
+  const membership = actor.membership;
+  const tenantId = required(membership?.tenantId, 'the membership tenant');
+  const inScope: MongoQuery<TenantRow> = membership!.allStores
+    ? { tenantId }
+    : { tenantId, storeId: { $in: [...membership!.storeIds] } };
+  switch (reach) {
+    case 'everywhere':
+      throw new AbilityScopeError(`${membership!.role} cannot hold a platform-wide grant`);
+    case 'own_tenant':
+      return { tenantId };
+    case 'stores_in_scope':
+      return inScope;
+    case 'assigned_to_self':
+      return { ...inScope, assignedUserId: required(actor.userId, 'the user id') };
+    case 'own_record':
+      return { tenantId, userId: required(actor.userId, 'the user id') };
+    case 'caused_by_self':
+      return { tenantId, actorId: required(actor.userId, 'the user id') };
+  }
 }

@@ -69,7 +69,12 @@ export class AccessGuard implements CanActivate {
       };
     }
 
-    const ability = abilityFor({ platformRole: principal.platformRole, membership });
+    const ability = abilityFor({
+      where: tenantId === undefined ? 'platform' : 'tenant',
+      userId: principal.userId,
+      platformRole: principal.platformRole,
+      membership,
+    });
     if (!ability.can(requirement.action, requirement.subject)) {
       throw await deny(
         AccessErrorCode.Forbidden,
