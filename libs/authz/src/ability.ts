@@ -132,7 +132,8 @@ function conditionsFor(
         return { userId: required(actor.userId, 'the user id') };
       case 'caused_by_self':
         return { actorId: required(actor.userId, 'the user id') };
-      default:
+      case 'stores_in_scope':
+      case 'assigned_to_self':
         throw new AbilityScopeError(`a platform role has no ${reach} reach`);
     }
   }
