@@ -12,6 +12,7 @@ import {
 import { Pool, QueryResult } from 'pg';
 import { TenantScope, TenantTransaction } from '@forecourt/database';
 import { PLAIN_TABLE, READ_COLUMNS } from './bench-database';
+import { WithoutPolicy } from '@forecourt/authz';
 
 export interface BenchReadOptions {
   runtimeUrl: string;
@@ -52,6 +53,7 @@ function single(result: QueryResult<StoreRow>): StoreRow {
 }
 
 /** One row by primary key, three ways; everything else about the three routes is the same. */
+@WithoutPolicy('benchmark reads, mounted only by the bench server')
 @Controller('bench')
 class BenchReadController {
   private readonly scope: TenantScope;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { startTestApi, TestApi } from '@forecourt/test-harness';
+import { WithoutPolicy } from '@forecourt/authz';
 
 class ProbeDto {
   @IsString() @MaxLength(50) name!: string;
@@ -14,6 +15,7 @@ class ProbeDto {
 
 /** A route with a DTO, to drive the shared pipeline (validation, errors) end to end. */
 @ApiExcludeController()
+@WithoutPolicy('a test probe of the HTTP pipeline')
 @Controller('v1/probe')
 class ProbeController {
   @Post()

@@ -43,6 +43,12 @@ export async function startTestApi(
     config,
     runtimeDatabaseUrl: db.runtimeUrl,
     extraImports: options.extraImports,
+  }).catch(async (error: unknown) => {
+    if (!shared) {
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    throw error;
   });
   return {
     app,

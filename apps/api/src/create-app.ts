@@ -20,10 +20,16 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     new FastifyAdapter(fastifyOptions(options.config.bodyLimitBytes, options.config.trustedProxies)),
     { bufferLogs: true, abortOnError: false },
   );
-  app.useLogger(app.get(Logger));
-  await configureHttpPipeline(app);
-  serveOpenApi(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  try {
+    app.useLogger(app.get(Logger));
+    await configureHttpPipeline(app);
+    serveOpenApi(app);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // A refused start (e.g. a route without a policy) must not leave pools and timers running.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -15,6 +15,7 @@ import {
 import { AuthService } from './auth.service';
 import { clearSessionCookies, csrfTokenFor, setSessionCookies } from './browser-session';
 import { SessionGuard } from './session.guard';
+import { WithoutPolicy } from '@forecourt/authz';
 
 /** Sign-in: password, then mandatory TOTP; the contract is in shared/API.md. */
 @ApiTags('auth')
@@ -30,6 +31,7 @@ export class AuthController {
   }
 
   @Post('login')
+  @WithoutPolicy('sign-in: the caller is not known yet')
   @HttpCode(200)
   @ApiOkResponse({ type: SignInStepDto })
   login(@Ctx() ctx: RequestContext, @Body() body: LoginDto): Promise<SignInStepDto> {
@@ -37,6 +39,7 @@ export class AuthController {
   }
 
   @Post('mfa/enroll')
+  @WithoutPolicy('sign-in: the MFA token is the credential')
   @HttpCode(200)
   @ApiOkResponse({ type: MfaEnrollmentDto })
   enroll(@Ctx() ctx: RequestContext, @Body() body: MfaEnrollDto): Promise<MfaEnrollmentDto> {
@@ -44,6 +47,7 @@ export class AuthController {
   }
 
   @Post('mfa/verify')
+  @WithoutPolicy('sign-in: the MFA token is the credential')
   @HttpCode(200)
   @ApiOkResponse({ type: SessionDto })
   async verify(
@@ -57,6 +61,7 @@ export class AuthController {
   }
 
   @Get('me')
+  @WithoutPolicy("the caller's own account")
   @UseGuards(SessionGuard)
   @ApiBearerAuth()
   @ApiOkResponse({ type: MeDto })
@@ -65,6 +70,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @WithoutPolicy("the caller's own session")
   @HttpCode(204)
   @UseGuards(SessionGuard)
   @ApiBearerAuth()

@@ -2,4 +2,5 @@ export { abilityFor, type Actor, type AppAbility, type MembershipScope, type Ten
 export { AccessError, AccessErrorCode } from './access-error';
 export { ABILITY, AccessGuard, Can } from './access.guard';
 export { AuthzModule } from './authz.module';
+export { PolicyCoverageError, WithoutPolicy } from './policy-coverage';
 export { type Action, isRole, type Role, ROLE_MATRIX, ROLES, type Subject, SUBJECTS } from './role-matrix';

@@ -4,8 +4,10 @@ import { DatabaseHealth } from '@forecourt/database';
 import { problem, PROBLEM_CONTENT_TYPE } from '@forecourt/core';
 import type { FastifyReply } from 'fastify';
 import { ReadinessDto } from './readiness.dto';
+import { WithoutPolicy } from '@forecourt/authz';
 
 @ApiTags('operations')
+@WithoutPolicy('liveness and readiness probes for load balancers and orchestrators')
 @Controller('health')
 export class HealthController {
   constructor(private readonly database: DatabaseHealth) {}

@@ -1,8 +1,10 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HttpMetrics } from './http-metrics';
+import { WithoutPolicy } from '@forecourt/authz';
 
 @ApiExcludeController()
+@WithoutPolicy('Prometheus scrape endpoint (keep it off the public network)')
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: HttpMetrics) {}

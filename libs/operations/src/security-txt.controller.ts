@@ -1,9 +1,11 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
+import { WithoutPolicy } from '@forecourt/authz';
 
 /** RFC 9116 vulnerability-disclosure contact. */
 @ApiExcludeController()
+@WithoutPolicy('the public vulnerability-disclosure contact')
 @Controller('.well-known')
 export class SecurityTxtController {
   private readonly body: string;

@@ -14,7 +14,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swag
 import { Readable } from 'node:stream';
 import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@forecourt/audit';
 import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, Can } from '@forecourt/authz';
+import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { CheckpointWitness } from './checkpoint-witness';
 import { TenantError, TenantErrorCode } from './tenant-error';
@@ -181,6 +181,7 @@ export class PlatformAuditController extends ChainEndpoints {
 
 /** The public keys that sign checkpoints: anyone may fetch them to verify offline. */
 @ApiTags('audit')
+@WithoutPolicy('public keys, so anyone can verify checkpoints offline')
 @Controller('v1/audit/keys')
 export class AuditKeysController {
   constructor(private readonly signingKey: AuditSigningKey) {}

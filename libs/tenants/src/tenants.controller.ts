@@ -18,7 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, Can } from '@forecourt/authz';
+import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
@@ -175,6 +175,7 @@ export class TenantController {
 
 /** Accepting an invitation: anyone holding its token. */
 @ApiTags('auth')
+@WithoutPolicy('the invitation token is the credential; the sign-in rate limits apply')
 @Controller('v1/auth/invitations')
 export class InvitationAcceptController {
   constructor(private readonly invitations: Invitations) {}
