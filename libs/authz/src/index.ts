@@ -4,3 +4,10 @@ export { ABILITY, AccessGuard, Can } from './access.guard';
 export { AuthzModule } from './authz.module';
 export { PolicyCoverageError, WithoutPolicy } from './policy-coverage';
 export { type Action, isRole, type Role, ROLE_MATRIX, ROLES, type Subject, SUBJECTS } from './role-matrix';
+export { CurrentAbility, RowPolicy } from './row-policy';
+export {
+  accessibleWhere,
+  type RowColumns,
+  type SqlCondition,
+  UntranslatableRuleError,
+} from './sql-condition';

@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, DEFAULT_PAGE_SIZE, type Page, pageOf, type RequestContext } from '@forecourt/core';
 import { AuditTrail } from '@forecourt/audit';
+import { accessibleWhere, type AppAbility, RowPolicy, type RowColumns } from '@forecourt/authz';
 import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import { PatchMembershipDto, TenantUserDto } from './tenant.dto';
 import { assertStoresOfTenant } from './store-membership';
 import { TenantError, TenantErrorCode } from './tenant-error';
 
 const MEMBER_COLUMNS = `u.id, u.email, u.name, m.role, m.all_stores as "allStores", m.store_ids as "storeIds", m.status`;
+/** Where a member row keeps the fields the matrix writes conditions on. */
+const MEMBER_ROW: RowColumns = { tenantId: 'm.tenant_id', userId: 'u.id' };
 const MEMBER_BY_ID = `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
   where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'`;
 
@@ -19,16 +22,24 @@ export class Members {
   constructor(
     private readonly transactions: TenantTransaction,
     private readonly audit: AuditTrail,
+    private readonly rows: RowPolicy,
   ) {}
 
-  async list(ctx: RequestContext, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<Page<TenantUserDto>> {
+  /** The members the caller may read (all of them for an admin; only themself for sales). */
+  async list(
+    ctx: RequestContext,
+    ability: AppAbility,
+    limit = DEFAULT_PAGE_SIZE,
+    cursor?: string,
+  ): Promise<Page<TenantUserDto>> {
     const scope = tenantScopeOf(ctx);
+    const readable = accessibleWhere(ability, 'read', 'User', MEMBER_ROW, 4);
     const { rows } = await this.transactions.statement<TenantUserDto>(
       scope,
       `select ${MEMBER_COLUMNS} from memberships m join users u on u.id = m.user_id
-        where m.tenant_id = $1 and m.status = 'active' and ($2::uuid is null or u.id > $2)
+        where m.tenant_id = $1 and m.status = 'active' and ($2::uuid is null or u.id > $2) and ${readable.sql}
         order by u.id limit $3`,
-      [scope.tenantId, decodeCursor(cursor), limit + 1],
+      [scope.tenantId, decodeCursor(cursor), limit + 1, ...readable.params],
     );
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
@@ -39,13 +50,14 @@ export class Members {
     return page;
   }
 
-  async get(ctx: RequestContext, userId: string): Promise<TenantUserDto> {
+  async get(ctx: RequestContext, ability: AppAbility, userId: string): Promise<TenantUserDto> {
     const scope = tenantScopeOf(ctx);
     const { rows } = await this.transactions.statement<TenantUserDto>(scope, MEMBER_BY_ID, [
       scope.tenantId,
       userId,
     ]);
     if (!rows[0]) throw new TenantError(TenantErrorCode.UserNotFound, 'No such user in this tenant');
+    await this.rows.assert(ctx, ability, 'read', 'User', { tenantId: scope.tenantId, userId });
     await this.audit.record(ctx, scope.tenantId, {
       action: 'user.read',
       subjectType: 'User',

@@ -18,7 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
+import { AccessGuard, type AppAbility, Can, CurrentAbility, WithoutPolicy } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
@@ -132,17 +132,22 @@ export class TenantController {
   @ApiOkResponse({ type: TenantUserPageDto })
   listUsers(
     @Ctx() ctx: RequestContext,
+    @CurrentAbility() ability: AppAbility,
     @Param() _p: TenantParams,
     @Query() query: ListQueryDto,
   ): Promise<TenantUserPageDto> {
-    return this.members.list(ctx, query.limit, query.cursor);
+    return this.members.list(ctx, ability, query.limit, query.cursor);
   }
 
   @Get('users/:userId')
   @Can('read', 'User')
   @ApiOkResponse({ type: TenantUserDto })
-  getUser(@Ctx() ctx: RequestContext, @Param() p: UserParams): Promise<TenantUserDto> {
-    return this.members.get(ctx, p.userId);
+  getUser(
+    @Ctx() ctx: RequestContext,
+    @CurrentAbility() ability: AppAbility,
+    @Param() p: UserParams,
+  ): Promise<TenantUserDto> {
+    return this.members.get(ctx, ability, p.userId);
   }
 
   @Patch('users/:userId')
