@@ -34,12 +34,16 @@ export class AuditLog {
     private readonly trail: AuditTrail,
   ) {}
 
-  /** A page of the chain's events matching `filter`, newest first (keyset on `seq`). */
+  /**
+   * A page of the chain's events matching `filter`, newest first (keyset on `seq`). `visible`: the
+   * caller's row condition over the columns of `audit_events` (its placeholders from `$8` on).
+   */
   async page(
     chain: string,
     filter: AuditFilter,
     limit: number,
     cursor?: string,
+    visible: { sql: string; params: unknown[] } = { sql: 'true', params: [] },
   ): Promise<Page<SealedAuditEvent>> {
     const beforeSeq = cursor === undefined ? null : seqOfCursor(cursor);
     await this.sealer.seal(chain, { wait: true });
@@ -52,6 +56,7 @@ export class AuditLog {
           and ($4::text is null or subject_id = $4 or subject_ids @> array[$4::text])
           and ($5::text is null or request_id = $5)
           and ($6::bigint is null or seq < $6)
+          and ${visible.sql}
         order by seq desc limit $7`,
       [
         chain,
@@ -61,6 +66,7 @@ export class AuditLog {
         filter.requestId ?? null,
         beforeSeq,
         limit + 1,
+        ...visible.params,
       ],
     );
     const data = rows.slice(0, limit).map(sealedEventOf);

@@ -14,7 +14,15 @@ import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swag
 import { Readable } from 'node:stream';
 import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@forecourt/audit';
 import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
+import {
+  AccessGuard,
+  accessibleWhere,
+  type AppAbility,
+  Can,
+  CurrentAbility,
+  type RowColumns,
+  WithoutPolicy,
+} from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { CheckpointWitness } from './checkpoint-witness';
 import { TenantError, TenantErrorCode } from './tenant-error';
@@ -31,6 +39,8 @@ import {
 import { TenantParams } from './tenant.dto';
 
 const CHECKPOINTS_LISTED = 100;
+/** Where an audit event keeps the fields the matrix writes conditions on. */
+const AUDIT_ROW: RowColumns = { tenantId: 'tenant_id', actorId: 'actor_id', storeId: 'store_id' };
 
 /**
  * One chain's audit endpoints, the same for a tenant's chain and for the platform's: the two
@@ -45,8 +55,14 @@ abstract class ChainEndpoints {
 
   protected abstract chainOf(ctx: RequestContext): string;
 
-  protected listEvents(ctx: RequestContext, query: AuditQueryDto): Promise<AuditPageDto> {
-    return this.log.page(this.chainOf(ctx), query, query.limit ?? 50, query.cursor);
+  /** The events the caller may read: all of the chain for an admin or owner, its own for support. */
+  protected listEvents(
+    ctx: RequestContext,
+    ability: AppAbility,
+    query: AuditQueryDto,
+  ): Promise<AuditPageDto> {
+    const visible = accessibleWhere(ability, 'read', 'AuditEvent', AUDIT_ROW, 8);
+    return this.log.page(this.chainOf(ctx), query, query.limit ?? 50, query.cursor, visible);
   }
 
   protected verifyChain(ctx: RequestContext): Promise<VerifyReportDto> {
@@ -96,12 +112,17 @@ export class TenantAuditController extends ChainEndpoints {
   @Get()
   @Can('read', 'AuditEvent')
   @ApiOkResponse({ type: AuditPageDto })
-  list(@Ctx() ctx: RequestContext, @Param() _p: TenantParams, @Query() query: AuditQueryDto) {
-    return this.listEvents(ctx, query);
+  list(
+    @Ctx() ctx: RequestContext,
+    @CurrentAbility() ability: AppAbility,
+    @Param() _p: TenantParams,
+    @Query() query: AuditQueryDto,
+  ) {
+    return this.listEvents(ctx, ability, query);
   }
 
   @Get('verify')
-  @Can('read', 'AuditEvent')
+  @Can('verify', 'AuditEvent')
   @ApiOkResponse({ type: VerifyReportDto })
   verify(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
     return this.verifyChain(ctx);
@@ -116,7 +137,7 @@ export class TenantAuditController extends ChainEndpoints {
   }
 
   @Get('checkpoints')
-  @Can('read', 'AuditEvent')
+  @Can('verify', 'AuditEvent')
   @ApiOkResponse({ type: CheckpointListDto })
   checkpointList(@Ctx() ctx: RequestContext, @Param() _p: TenantParams) {
     return this.listCheckpoints(ctx);
@@ -144,12 +165,12 @@ export class PlatformAuditController extends ChainEndpoints {
   @Get()
   @Can('read', 'AuditEvent')
   @ApiOkResponse({ type: AuditPageDto })
-  list(@Ctx() ctx: RequestContext, @Query() query: AuditQueryDto) {
-    return this.listEvents(ctx, query);
+  list(@Ctx() ctx: RequestContext, @CurrentAbility() ability: AppAbility, @Query() query: AuditQueryDto) {
+    return this.listEvents(ctx, ability, query);
   }
 
   @Get('verify')
-  @Can('read', 'AuditEvent')
+  @Can('verify', 'AuditEvent')
   @ApiOkResponse({ type: VerifyReportDto })
   verify(@Ctx() ctx: RequestContext) {
     return this.verifyChain(ctx);
@@ -164,7 +185,7 @@ export class PlatformAuditController extends ChainEndpoints {
   }
 
   @Get('checkpoints')
-  @Can('read', 'AuditEvent')
+  @Can('verify', 'AuditEvent')
   @ApiOkResponse({ type: CheckpointListDto })
   checkpointList(@Ctx() ctx: RequestContext) {
     return this.listCheckpoints(ctx);
