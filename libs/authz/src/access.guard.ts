@@ -13,8 +13,13 @@ import { abilityFor, AppAbility, MembershipScope } from './ability';
 import { AccessError, AccessErrorCode } from './access-error';
 import { Action, isRole, Subject } from './role-matrix';
 
-export const REQUIREMENT = Symbol('can');
+const REQUIREMENT = Symbol('can');
 export const ABILITY = Symbol('ability');
+
+/** The permission a route handler declares with `@Can`, if any. */
+export function declaredPermission(handler: object): { action: Action; subject: Subject } | undefined {
+  return Reflect.getMetadata(REQUIREMENT, handler) as { action: Action; subject: Subject } | undefined;
+}
 
 /** What a route requires: checked by {@link AccessGuard} against the caller's ability. */
 export const Can = (action: Action, subject: Subject) => SetMetadata(REQUIREMENT, { action, subject });

@@ -1,6 +1,6 @@
 export { abilityFor, type Actor, type AppAbility, type MembershipScope, type TenantRow } from './ability';
 export { AccessError, AccessErrorCode } from './access-error';
-export { ABILITY, AccessGuard, Can } from './access.guard';
+export { ABILITY, AccessGuard, Can, declaredPermission } from './access.guard';
 export { AuthzModule } from './authz.module';
 export { PolicyCoverageError, WithoutPolicy } from './policy-coverage';
 export { type Action, isRole, type Role, ROLE_MATRIX, ROLES, type Subject, SUBJECTS } from './role-matrix';

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, SetMetadata, Type } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { AccessGuard, REQUIREMENT } from './access.guard';
+import { AccessGuard, declaredPermission } from './access.guard';
 
 const WITHOUT_POLICY = Symbol('withoutPolicy');
 
@@ -50,7 +50,7 @@ export class PolicyCoverage implements OnApplicationBootstrap {
           handler,
           controller,
         ]);
-        const requirement = this.reflector.get<unknown>(REQUIREMENT, handler);
+        const requirement = declaredPermission(handler);
         if (!requirement) {
           if (!open) problems.push(route);
           continue;

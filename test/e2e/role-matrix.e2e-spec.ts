@@ -1,0 +1,400 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PlatformOwners } from '@forecourt/auth';
+import { declaredPermission } from '@forecourt/authz';
+import { invitationTokenFor, SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
+
+/**
+ * The role matrix walked through the real HTTP API, cell by cell, for every route that declares
+ * a permission. The expectations below are written out by hand from DESIGN §3 — not derived from
+ * the matrix data — so a wrong rule in the data fails here. A route with no row here fails the
+ * coverage check: a new endpoint brings its own expectations.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+const ROLES = [
+  'platform_owner',
+  'platform_support',
+  'dealer_admin',
+  'dealer_manager',
+  'dealer_sales',
+  'dealer_marketing',
+] as const;
+type Role = (typeof ROLES)[number];
+type Expected = Record<Role, number>;
+
+/** Everyone but the platform owner is refused (403); nobody is a stranger here. */
+const OWNER_ONLY: Expected = {
+  platform_owner: 200,
+  platform_support: 403,
+  dealer_admin: 403,
+  dealer_manager: 403,
+  dealer_sales: 403,
+  dealer_marketing: 403,
+};
+/** Inside tenant A: platform staff without a grant do not see it exists (404); only its admin may. */
+const ADMIN_ONLY: Expected = {
+  platform_owner: 404,
+  platform_support: 404,
+  dealer_admin: 200,
+  dealer_manager: 403,
+  dealer_sales: 403,
+  dealer_marketing: 403,
+};
+const EVERY_MEMBER: Expected = {
+  ...ADMIN_ONLY,
+  dealer_manager: 200,
+  dealer_sales: 200,
+  dealer_marketing: 200,
+};
+
+interface Fixture {
+  tenantA: string;
+  tenantB: string;
+  storeIn: string;
+  storeOut: string;
+  ids: Record<Role, string>;
+  victimId: string;
+}
+
+interface Case {
+  /** `METHOD /path/:param`, exactly as the route is registered. */
+  route: string;
+  /** The concrete request; `tenant` is tenant A unless the case says otherwise. */
+  request: (
+    fixture: Fixture,
+    tenant: string,
+  ) => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; body?: object };
+  expected: Expected;
+  /** A success status other than 200 (the table says 200 for "allowed"). */
+  successStatus?: number;
+  /** Skips the foreign-tenant replay (platform routes have no tenant). */
+  platform?: boolean;
+}
+
+const CASES: Case[] = [
+  {
+    route: 'POST /v1/platform/tenants',
+    platform: true,
+    request: () => ({
+      method: 'POST',
+      url: '/v1/platform/tenants',
+      body: {
+        name: 'New Group',
+        slug: `new-${Math.random().toString(36).slice(2, 10)}`,
+        adminEmail: 'x@new.test',
+      },
+    }),
+    expected: OWNER_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/platform/tenants',
+    platform: true,
+    request: () => ({ method: 'GET', url: '/v1/platform/tenants' }),
+    expected: { ...OWNER_ONLY, platform_support: 200 },
+  },
+  {
+    route: 'POST /v1/platform/staff/invitations',
+    platform: true,
+    request: () => ({
+      method: 'POST',
+      url: '/v1/platform/staff/invitations',
+      body: {
+        email: `staff-${Math.random().toString(36).slice(2, 8)}@forecourt.test`,
+        role: 'platform_support',
+      },
+    }),
+    expected: OWNER_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/platform/audit-events',
+    platform: true,
+    request: () => ({ method: 'GET', url: '/v1/platform/audit-events' }),
+    // platform_support reads only the events it caused (checked below).
+    expected: { ...OWNER_ONLY, platform_support: 200 },
+  },
+  ...['verify', 'export', 'checkpoints'].map((path): Case => ({
+    route: `GET /v1/platform/audit-events/${path}`,
+    platform: true,
+    request: () => ({ method: 'GET', url: `/v1/platform/audit-events/${path}` }),
+    expected: OWNER_ONLY,
+  })),
+  {
+    route: 'POST /v1/platform/audit-events/checkpoints',
+    platform: true,
+    request: () => ({ method: 'POST', url: '/v1/platform/audit-events/checkpoints' }),
+    expected: OWNER_ONLY,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/stores',
+    request: (_f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/stores`,
+      body: { name: `Store ${Math.random().toString(36).slice(2, 8)}` },
+    }),
+    expected: ADMIN_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/stores',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/stores` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/invitations',
+    request: (_f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/invitations`,
+      body: {
+        email: `inv-${Math.random().toString(36).slice(2, 8)}@a.test`,
+        role: 'dealer_sales',
+        allStores: true,
+      },
+    }),
+    expected: ADMIN_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/users',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/users` }),
+    expected: EVERY_MEMBER, // sales and marketing see only themselves (checked below)
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/users/:userId',
+    // Another person's record: colleagues' for a manager, never for sales or marketing.
+    request: (f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/users/${f.ids.dealer_admin}` }),
+    expected: { ...EVERY_MEMBER, dealer_sales: 404, dealer_marketing: 404 },
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/users/:userId',
+    request: (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/users/${f.victimId}`,
+      body: { role: 'dealer_marketing' },
+    }),
+    expected: ADMIN_ONLY,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/users/:userId/revoke-sessions',
+    request: (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/users/${f.victimId}/revoke-sessions`,
+    }),
+    expected: ADMIN_ONLY,
+    successStatus: 204,
+  },
+  ...['', '/verify', '/export', '/checkpoints'].map((path): Case => ({
+    route: `GET /v1/tenants/:tenantId/audit-events${path}`,
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/audit-events${path}` }),
+    expected: ADMIN_ONLY,
+  })),
+  {
+    route: 'POST /v1/tenants/:tenantId/audit-events/checkpoints',
+    request: (_f, tenant) => ({ method: 'POST', url: `/v1/tenants/${tenant}/audit-events/checkpoints` }),
+    expected: ADMIN_ONLY,
+  },
+  // Last: it removes the victim.
+  {
+    route: 'DELETE /v1/tenants/:tenantId/users/:userId',
+    request: (f, tenant) => ({ method: 'DELETE', url: `/v1/tenants/${tenant}/users/${f.victimId}` }),
+    expected: ADMIN_ONLY,
+    successStatus: 204,
+  },
+];
+
+let api: TestApi;
+let client: SignInClient;
+let mailDir: string;
+const tokens = {} as Record<Role, string>;
+const fixture = { ids: {} } as Fixture;
+
+async function call(role: Role, request: { method: string; url: string; body?: object }) {
+  const token = tokens[role];
+  const response = await api.app.inject({
+    method: request.method as 'GET',
+    url: request.url,
+    payload: request.body,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: response.statusCode, body: response.body };
+}
+
+async function joinAs(email: string, name: string): Promise<{ token: string; id: string }> {
+  const accepted = await client.post('/v1/auth/invitations/accept', {
+    token: invitationTokenFor(mailDir, email),
+    name,
+    password: PASSWORD,
+  });
+  expect(accepted.status).toBe(200);
+  const { token } = await client.enroll(email, PASSWORD);
+  const me = await client.get('/v1/auth/me', token);
+  return { token, id: (me.body.user as { id: string }).id };
+}
+
+beforeAll(async () => {
+  mailDir = mkdtempSync(join(tmpdir(), 'forecourt-matrix-'));
+  api = await startTestApi({
+    env: { MAIL_DIR: mailDir, AUTH_FAILED_LIMIT: '1000', AUTH_ATTEMPT_CEILING: '10000' },
+  });
+  client = new SignInClient(api.app);
+  await api.app.get(PlatformOwners).create('owner@matrix.test', 'Olive Owner', PASSWORD);
+  tokens.platform_owner = (await client.enroll('owner@matrix.test', PASSWORD)).token;
+  fixture.ids.platform_owner = (
+    (await client.get('/v1/auth/me', tokens.platform_owner)).body.user as { id: string }
+  ).id;
+
+  const post = (role: Role, url: string, body: object) => call(role, { method: 'POST', url, body });
+  await post('platform_owner', '/v1/platform/staff/invitations', {
+    email: 'sue@matrix.test',
+    role: 'platform_support',
+  });
+  ({ token: tokens.platform_support, id: fixture.ids.platform_support } = await joinAs(
+    'sue@matrix.test',
+    'Sue',
+  ));
+
+  const tenants: string[] = [];
+  for (const slug of ['alpha', 'bravo']) {
+    const created = await post('platform_owner', '/v1/platform/tenants', {
+      name: slug,
+      slug,
+      adminEmail: `admin@${slug}.test`,
+    });
+    tenants.push((JSON.parse(created.body) as { id: string }).id);
+  }
+  [fixture.tenantA, fixture.tenantB] = tenants as [string, string];
+  ({ token: tokens.dealer_admin, id: fixture.ids.dealer_admin } = await joinAs(
+    'admin@alpha.test',
+    'Ada Admin',
+  ));
+  await joinAs('admin@bravo.test', 'Bo Admin');
+
+  const store = async (name: string) =>
+    (
+      JSON.parse((await post('dealer_admin', `/v1/tenants/${fixture.tenantA}/stores`, { name })).body) as {
+        id: string;
+      }
+    ).id;
+  fixture.storeIn = await store('In Scope');
+  fixture.storeOut = await store('Out of Scope');
+  for (const role of ['dealer_manager', 'dealer_sales', 'dealer_marketing'] as const) {
+    const email = `${role}@alpha.test`;
+    await post('dealer_admin', `/v1/tenants/${fixture.tenantA}/invitations`, {
+      email,
+      role,
+      storeIds: [fixture.storeIn],
+    });
+    ({ token: tokens[role], id: fixture.ids[role] } = await joinAs(email, role));
+  }
+  await post('dealer_admin', `/v1/tenants/${fixture.tenantA}/invitations`, {
+    email: 'victim@alpha.test',
+    role: 'dealer_sales',
+    allStores: true,
+  });
+  fixture.victimId = (await joinAs('victim@alpha.test', 'Vic Victim')).id;
+});
+
+afterAll(async () => {
+  await api?.close();
+  rmSync(mailDir, { recursive: true, force: true });
+});
+
+describe('the role matrix over HTTP', () => {
+  for (const testCase of CASES) {
+    describe(testCase.route, () => {
+      for (const role of ROLES) {
+        const expected = testCase.expected[role];
+        const status = expected === 200 ? (testCase.successStatus ?? 200) : expected;
+        it(`${role}: ${status}`, async () => {
+          const response = await call(role, testCase.request(fixture, fixture.tenantA));
+          expect({ role, status: response.status }).toEqual({ role, status });
+        });
+      }
+      if (!testCase.platform) {
+        it("every role: 404 on another tenant's copy of the route", async () => {
+          for (const role of ROLES) {
+            const response = await call(role, testCase.request(fixture, fixture.tenantB));
+            expect({ role, status: response.status }).toEqual({ role, status: 404 });
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('rows inside an allowed route', () => {
+  const ids = (body: string) =>
+    (JSON.parse(body) as { data: { id: string }[] }).data.map((row) => row.id).sort();
+
+  it('a store-scoped role lists only the stores in its scope; the admin lists all', async () => {
+    const url = `/v1/tenants/${fixture.tenantA}/stores`;
+    expect(ids((await call('dealer_manager', { method: 'GET', url })).body)).toEqual([fixture.storeIn]);
+    expect(ids((await call('dealer_marketing', { method: 'GET', url })).body)).toEqual([fixture.storeIn]);
+    expect(ids((await call('dealer_admin', { method: 'GET', url })).body)).toEqual(
+      expect.arrayContaining([fixture.storeIn, fixture.storeOut]),
+    );
+  });
+
+  it('sales and marketing list only their own user record; a manager lists colleagues', async () => {
+    const url = `/v1/tenants/${fixture.tenantA}/users`;
+    expect(ids((await call('dealer_sales', { method: 'GET', url })).body)).toEqual([
+      fixture.ids.dealer_sales,
+    ]);
+    expect(ids((await call('dealer_marketing', { method: 'GET', url })).body)).toEqual([
+      fixture.ids.dealer_marketing,
+    ]);
+    expect(ids((await call('dealer_manager', { method: 'GET', url })).body)).toContain(
+      fixture.ids.dealer_admin,
+    );
+    const self = await call('dealer_sales', { method: 'GET', url: `${url}/${fixture.ids.dealer_sales}` });
+    expect(self.status).toBe(200);
+  });
+
+  it('platform support lists only the platform events it caused', async () => {
+    const listed = JSON.parse(
+      (await call('platform_support', { method: 'GET', url: '/v1/platform/audit-events' })).body,
+    ) as {
+      data: { actorId: string }[];
+    };
+    expect(listed.data.length).toBeGreaterThan(0);
+    expect(new Set(listed.data.map((event) => event.actorId))).toEqual(
+      new Set([fixture.ids.platform_support]),
+    );
+  });
+});
+
+describe('coverage', () => {
+  it('every route that declares a permission has its row in the table above', () => {
+    const discovery = api.app.get(DiscoveryService);
+    const scanner = api.app.get(MetadataScanner);
+    const guarded: string[] = [];
+    for (const wrapper of discovery.getControllers()) {
+      const prototype = wrapper.instance
+        ? (Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>)
+        : null;
+      if (!prototype || !wrapper.metatype) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, wrapper.metatype) ?? '');
+      for (const name of scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[name] as object;
+        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (path === undefined || method === undefined) continue;
+        if (!declaredPermission(handler)) continue;
+        const full = `/${[base, path]
+          .map((part) => part.replace(/^\/|\/$/g, ''))
+          .filter(Boolean)
+          .join('/')}`;
+        guarded.push(`${RequestMethod[method]} ${full}`);
+      }
+    }
+    expect(guarded.length).toBeGreaterThan(10);
+    const covered = new Set(CASES.map((testCase) => testCase.route));
+    expect(guarded.filter((route) => !covered.has(route))).toEqual([]);
+  });
+});
