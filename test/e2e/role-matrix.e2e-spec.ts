@@ -356,6 +356,23 @@ describe('rows inside an allowed route', () => {
     expect(self.status).toBe(200);
   });
 
+  it('a manager removed from a store loses its rows on the very next request', async () => {
+    const url = `/v1/tenants/${fixture.tenantA}/stores`;
+    expect(ids((await call('dealer_manager', { method: 'GET', url })).body)).toEqual([fixture.storeIn]);
+    const moved = await call('dealer_admin', {
+      method: 'PATCH',
+      url: `/v1/tenants/${fixture.tenantA}/users/${fixture.ids.dealer_manager}`,
+      body: { storeIds: [fixture.storeOut] },
+    });
+    expect(moved.status).toBe(200);
+    expect(ids((await call('dealer_manager', { method: 'GET', url })).body)).toEqual([fixture.storeOut]);
+    await call('dealer_admin', {
+      method: 'PATCH',
+      url: `/v1/tenants/${fixture.tenantA}/users/${fixture.ids.dealer_manager}`,
+      body: { storeIds: [fixture.storeIn] },
+    });
+  });
+
   it('platform support lists only the platform events it caused', async () => {
     const listed = JSON.parse(
       (await call('platform_support', { method: 'GET', url: '/v1/platform/audit-events' })).body,

@@ -46,7 +46,14 @@ export class AccessGuard implements CanActivate {
     );
     const request = context
       .switchToHttp()
-      .getRequest<AuthenticatedRequest & { params: Record<string, string>; [ABILITY]?: AppAbility }>();
+      .getRequest<
+        AuthenticatedRequest & {
+          params: Record<string, string>;
+          query: unknown;
+          body: unknown;
+          [ABILITY]?: AppAbility;
+        }
+      >();
     const principal = request[PRINCIPAL];
     if (!principal) throw new AccessError(AccessErrorCode.Unauthenticated, 'Sign in first');
 
@@ -73,6 +80,12 @@ export class AccessGuard implements CanActivate {
         role: membership.role,
         stores: membership.allStores ? 'all' : membership.storeIds,
       };
+    }
+
+    if (membership && !membership.allStores) {
+      const outside = storeIdsNamed(request).find((storeId) => !membership!.storeIds.includes(storeId));
+      if (outside !== undefined)
+        throw await deny(AccessErrorCode.NotFound, 'No such store in your scope', membership);
     }
 
     const ability = abilityFor({
@@ -107,4 +120,18 @@ export class AccessGuard implements CanActivate {
     if (!row || !isRole(row.role)) return null;
     return { tenantId, role: row.role, allStores: row.all_stores, storeIds: row.store_ids };
   }
+}
+
+/**
+ * The store ids a request names — `storeId` in the path, the query or the body — so that a
+ * store-scoped member is refused one outside its stores before any handler runs. (That a store
+ * belongs to the tenant at all is the service's check.)
+ */
+function storeIdsNamed(request: { params: Record<string, string>; query: unknown; body: unknown }): string[] {
+  const named: unknown[] = [request.params.storeId];
+  for (const source of [request.query, request.body]) {
+    if (source && typeof source === 'object' && !Array.isArray(source))
+      named.push((source as { storeId?: unknown }).storeId);
+  }
+  return named.filter((value): value is string => typeof value === 'string');
 }
