@@ -83,7 +83,7 @@ export class AccessGuard implements CanActivate {
     }
 
     if (membership && !membership.allStores) {
-      const outside = storeIdsNamed(request).find((storeId) => !membership!.storeIds.includes(storeId));
+      const outside = storeIdsNamed(request).find((storeId) => !membership.storeIds.includes(storeId));
       if (outside !== undefined)
         throw await deny(AccessErrorCode.NotFound, 'No such store in your scope', membership);
     }
