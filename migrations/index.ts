@@ -2,6 +2,7 @@ import { InitialSchema1795453200000 } from './1795453200000-initial-schema';
 import { Identity1795460000000 } from './1795460000000-identity';
 import { Invitations1795470000000 } from './1795470000000-invitations';
 import { AuditTrail1795480000000 } from './1795480000000-audit-trail';
+import { SupportGrants1795490000000 } from './1795490000000-support-grants';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Identity1795460000000,
   Invitations1795470000000,
   AuditTrail1795480000000,
+  SupportGrants1795490000000,
 ];

@@ -61,14 +61,15 @@ interface Fixture {
   victimId: string;
 }
 
+type Request = { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; body?: object };
+
 interface Case {
   /** `METHOD /path/:param`, exactly as the route is registered. */
   route: string;
   /** The concrete request; `tenant` is tenant A unless the case says otherwise. */
-  request: (
-    fixture: Fixture,
-    tenant: string,
-  ) => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; body?: object };
+  request: (fixture: Fixture, tenant: string) => Request | Promise<Request>;
+  /** On tenant B (a tenant the dealer roles are strangers to): 404 for every role unless said here. */
+  foreign?: Partial<Expected>;
   expected: Expected;
   /** A success status other than 200 (the table says 200 for "allowed"). */
   successStatus?: number;
@@ -199,6 +200,44 @@ const CASES: Case[] = [
     request: (_f, tenant) => ({ method: 'POST', url: `/v1/tenants/${tenant}/audit-events/checkpoints` }),
     expected: ADMIN_ONLY,
   },
+  {
+    route: 'POST /v1/platform/support-grants',
+    platform: true,
+    request: (f) => ({
+      method: 'POST',
+      url: '/v1/platform/support-grants',
+      body: { tenantId: f.tenantA, reason: 'a customer asked for help', durationMinutes: 30, scope: 'read' },
+    }),
+    expected: { ...OWNER_ONLY, platform_support: 200 },
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/support-grants',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/support-grants` }),
+    // Platform roles manage grants in every tenant (support: only the ones it asked for).
+    expected: { ...ADMIN_ONLY, platform_owner: 200, platform_support: 200 },
+    foreign: { platform_owner: 200, platform_support: 200 },
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/support-grants/:id/approve',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/support-grants/${await pendingGrant(f)}/approve`,
+    }),
+    // The owner's approval is break-glass; support never approves.
+    expected: { ...ADMIN_ONLY, platform_owner: 200, platform_support: 403 },
+    foreign: { platform_support: 403 },
+  },
+  {
+    route: 'DELETE /v1/tenants/:tenantId/support-grants/:id',
+    request: async (f, tenant) => ({
+      method: 'DELETE',
+      url: `/v1/tenants/${tenant}/support-grants/${await pendingGrant(f)}`,
+    }),
+    expected: { ...ADMIN_ONLY, platform_owner: 200, platform_support: 403 },
+    foreign: { platform_support: 403 },
+    successStatus: 204,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -207,6 +246,21 @@ const CASES: Case[] = [
     successStatus: 204,
   },
 ];
+
+/**
+ * A new pending grant in tenant A, asked for by a second support person (not one of the roles
+ * walked here, so approving it changes nobody's access in these cases).
+ */
+async function pendingGrant(f: Fixture): Promise<string> {
+  const response = await api.app.inject({
+    method: 'POST',
+    url: '/v1/platform/support-grants',
+    headers: { authorization: `Bearer ${requesterToken}` },
+    payload: { tenantId: f.tenantA, reason: 'a customer asked for help', durationMinutes: 30, scope: 'read' },
+  });
+  return response.json<{ id: string }>().id;
+}
+let requesterToken: string;
 
 let api: TestApi;
 let client: SignInClient;
@@ -258,6 +312,11 @@ beforeAll(async () => {
     'sue@matrix.test',
     'Sue',
   ));
+  await post('platform_owner', '/v1/platform/staff/invitations', {
+    email: 'sam@matrix.test',
+    role: 'platform_support',
+  });
+  requesterToken = (await joinAs('sam@matrix.test', 'Sam')).token;
 
   const tenants: string[] = [];
   for (const slug of ['alpha', 'bravo']) {
@@ -312,15 +371,17 @@ describe('the role matrix over HTTP', () => {
         const expected = testCase.expected[role];
         const status = expected === 200 ? (testCase.successStatus ?? 200) : expected;
         it(`${role}: ${status}`, async () => {
-          const response = await call(role, testCase.request(fixture, fixture.tenantA));
+          const response = await call(role, await testCase.request(fixture, fixture.tenantA));
           expect({ role, status: response.status }).toEqual({ role, status });
         });
       }
       if (!testCase.platform) {
-        it("every role: 404 on another tenant's copy of the route", async () => {
+        it("every role: 404 on another tenant's copy of the route (unless the platform manages it there)", async () => {
           for (const role of ROLES) {
-            const response = await call(role, testCase.request(fixture, fixture.tenantB));
-            expect({ role, status: response.status }).toEqual({ role, status: 404 });
+            const response = await call(role, await testCase.request(fixture, fixture.tenantB));
+            const foreign = testCase.foreign?.[role] ?? 404;
+            const status = foreign === 200 ? (testCase.successStatus ?? 200) : foreign;
+            expect({ role, status: response.status }).toEqual({ role, status });
           }
         });
       }

@@ -71,6 +71,11 @@ export async function seedUser(
       [tenantId, newId(), userId],
     );
     await client.query(
+      `insert into support_grants (tenant_id, id, requester_id, reason, scope, duration_minutes)
+       values ($1, $2, $3, 'seeded for isolation checks', 'read', 60)`,
+      [tenantId, newId(), userId],
+    );
+    await client.query(
       `insert into audit_heads (tenant_id, seq, hash) values ($1, 1, $2) on conflict (tenant_id) do nothing`,
       [tenantId, randomBytes(32)],
     );

@@ -85,7 +85,7 @@ export function auditEvent(
     at: at.toISOString(),
     actorId: entry.actorId ?? actor.actorId,
     actorRole: entry.actorRole ?? actor.actorRole,
-    supportGrantId: null,
+    supportGrantId: ctx?.tenant?.supportGrantId ?? null,
     action: entry.action,
     subjectType: entry.subjectType,
     subjectId: entry.subjectId || null,

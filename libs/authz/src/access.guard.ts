@@ -9,12 +9,15 @@ import {
   TENANT_ACCESS,
 } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
-import { abilityFor, AppAbility, MembershipScope } from './ability';
+import { abilityFor, type ActiveSupportGrant, AppAbility, MembershipScope } from './ability';
 import { AccessError, AccessErrorCode } from './access-error';
 import { Action, isRole, Subject } from './role-matrix';
 
 const REQUIREMENT = Symbol('can');
 export const ABILITY = Symbol('ability');
+
+/** Subjects a platform role manages inside any tenant without membership or grant. */
+const PLATFORM_WIDE_IN_TENANTS = new Set<Subject>(['SupportGrant']);
 
 /** The permission a route handler declares with `@Can`, if any. */
 export function declaredPermission(handler: object): { action: Action; subject: Subject } | undefined {
@@ -44,24 +47,23 @@ export class AccessGuard implements CanActivate {
       REQUIREMENT,
       context.getHandler(),
     );
-    const request = context
-      .switchToHttp()
-      .getRequest<
-        AuthenticatedRequest & {
-          params: Record<string, string>;
-          query: unknown;
-          body: unknown;
-          [ABILITY]?: AppAbility;
-        }
-      >();
+    const request = context.switchToHttp().getRequest<
+      AuthenticatedRequest & {
+        params: Record<string, string>;
+        query: unknown;
+        body: unknown;
+        [ABILITY]?: AppAbility;
+      }
+    >();
     const principal = request[PRINCIPAL];
     if (!principal) throw new AccessError(AccessErrorCode.Unauthenticated, 'Sign in first');
 
     const tenantId = request.params.tenantId;
     const deny = async (code: AccessErrorCode, detail: string, membership: MembershipScope | null) => {
+      const inTenant = request[TENANT_ACCESS];
       await this.denials.record(contextOf(request), {
-        tenantId: membership?.tenantId ?? null,
-        actorRole: membership?.role ?? principal.platformRole,
+        tenantId: inTenant?.tenantId ?? membership?.tenantId ?? null,
+        actorRole: inTenant?.role ?? membership?.role ?? principal.platformRole,
         subjectType: requirement?.subject ?? 'Route',
         subjectId: isUuid(tenantId) ? tenantId : null,
         reason: detail,
@@ -72,13 +74,28 @@ export class AccessGuard implements CanActivate {
     if (!requirement) throw await deny(AccessErrorCode.Forbidden, 'This route declares no permission', null);
 
     let membership: MembershipScope | null = null;
+    let supportGrant: ActiveSupportGrant | null = null;
+    let where: 'platform' | 'tenant' = tenantId === undefined ? 'platform' : 'tenant';
     if (tenantId !== undefined) {
-      membership = isUuid(tenantId) ? await this.membership(tenantId, principal.userId) : null;
-      if (!membership) throw await deny(AccessErrorCode.NotFound, 'No such tenant', null);
+      const access = isUuid(tenantId) ? await this.tenantAccess(tenantId, principal.userId) : null;
+      membership = access?.membership ?? null;
+      supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;
+      if (!membership && !supportGrant) {
+        // Support grants themselves are the platform's to manage in any tenant (break-glass approval).
+        if (!(
+          access?.exists &&
+          principal.platformRole &&
+          PLATFORM_WIDE_IN_TENANTS.has(requirement.subject)
+        )) {
+          throw await deny(AccessErrorCode.NotFound, 'No such tenant', null);
+        }
+        where = 'platform';
+      }
       request[TENANT_ACCESS] = {
         tenantId,
-        role: membership.role,
-        stores: membership.allStores ? 'all' : membership.storeIds,
+        role: membership?.role ?? principal.platformRole!,
+        stores: !membership || membership.allStores ? 'all' : membership.storeIds,
+        supportGrantId: membership ? null : (supportGrant?.id ?? null),
       };
     }
 
@@ -89,10 +106,11 @@ export class AccessGuard implements CanActivate {
     }
 
     const ability = abilityFor({
-      where: tenantId === undefined ? 'platform' : 'tenant',
+      where,
       userId: principal.userId,
       platformRole: principal.platformRole,
       membership,
+      supportGrant: membership ? null : supportGrant,
     });
     if (!ability.can(requirement.action, requirement.subject)) {
       throw await deny(
@@ -105,20 +123,48 @@ export class AccessGuard implements CanActivate {
     return true;
   }
 
-  private async membership(tenantId: string, userId: string): Promise<MembershipScope | null> {
+  /**
+   * In one round trip: whether the tenant exists (and is not deleted), the caller's active
+   * membership in it, and the caller's active, unexpired support grant there.
+   */
+  private async tenantAccess(
+    tenantId: string,
+    userId: string,
+  ): Promise<{
+    exists: boolean;
+    membership: MembershipScope | null;
+    supportGrant: ActiveSupportGrant | null;
+  }> {
     const { rows } = await this.transactions.statement<{
-      role: string;
-      all_stores: boolean;
-      store_ids: string[];
+      exists: boolean;
+      role: string | null;
+      all_stores: boolean | null;
+      store_ids: string[] | null;
+      grant_id: string | null;
+      grant_scope: string | null;
     }>(
       { tenantId, stores: [], userId },
-      `select m.role, m.all_stores, m.store_ids from memberships m join tenants t on t.id = m.tenant_id
-        where m.tenant_id = $1 and m.user_id = $2 and m.status = 'active' and t.status <> 'deleted'`,
+      `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope
+         from (select 1) as one
+         left join tenants t on t.id = $1 and t.status <> 'deleted'
+         left join memberships m on t.id is not null and m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'
+         left join lateral (
+           select id, scope from support_grants
+            where t.id is not null and tenant_id = $1 and requester_id = $2 and status = 'active' and expires_at > now()
+            order by approved_at desc limit 1) g on true`,
       [tenantId, userId],
     );
-    const row = rows[0];
-    if (!row || !isRole(row.role)) return null;
-    return { tenantId, role: row.role, allStores: row.all_stores, storeIds: row.store_ids };
+    const row = rows[0]!;
+    const membership =
+      row.role !== null && isRole(row.role)
+        ? { tenantId, role: row.role, allStores: row.all_stores ?? false, storeIds: row.store_ids ?? [] }
+        : null;
+    const scope = row.grant_scope;
+    const supportGrant: ActiveSupportGrant | null =
+      row.grant_id && (scope === 'read' || scope === 'support')
+        ? { id: row.grant_id, tenantId, scope }
+        : null;
+    return { exists: row.exists, membership, supportGrant };
   }
 }
 

@@ -1,4 +1,11 @@
-export { abilityFor, type Actor, type AppAbility, type MembershipScope, type TenantRow } from './ability';
+export {
+  abilityFor,
+  type ActiveSupportGrant,
+  type Actor,
+  type AppAbility,
+  type MembershipScope,
+  type TenantRow,
+} from './ability';
 export { AccessError, AccessErrorCode } from './access-error';
 export { ABILITY, AccessGuard, Can, declaredPermission } from './access.guard';
 export { AuthzModule } from './authz.module';
@@ -11,3 +18,4 @@ export {
   type SqlCondition,
   UntranslatableRuleError,
 } from './sql-condition';
+export { readableFields, Redact, RedactionInterceptor } from './redaction';

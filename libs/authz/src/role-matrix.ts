@@ -215,8 +215,11 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     // No standing access to dealer business data: only under an approved grant.
     ...many(DEALER_DATA, (subject) => grant('read', subject, 'own_tenant', { underGrant: 'read' })),
     grant(['create', 'read', 'download'], 'Export', 'own_tenant', { underGrant: 'read' }),
-    grant(['reset_mfa'], 'User', 'own_tenant', { underGrant: 'support' }),
-    grant(['resend'], 'Invitation', 'own_tenant', { underGrant: 'support' }),
+    // A support grant: the tenant's configuration, and the support actions.
+    grant('read', 'Tenant', 'own_tenant', { underGrant: 'support' }),
+    grant('read', 'Store', 'own_tenant', { underGrant: 'support' }),
+    grant(['read', 'reset_mfa'], 'User', 'own_tenant', { underGrant: 'support' }),
+    grant('resend', 'Invitation', 'own_tenant', { underGrant: 'support' }),
     grant('manage', 'Plan', 'everywhere'),
     grant('read', 'Subscription', 'everywhere'),
     grant('read', 'Invoice', 'everywhere'),
@@ -230,6 +233,12 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant('read', 'Tenant', 'everywhere', { fields: ['id', 'slug', 'name', 'status'] }),
     grant('read', 'Store', 'everywhere'),
     grant('read', 'User', 'everywhere', { fields: ['id', 'name', 'email'] }),
+    grant('read', 'Tenant', 'own_tenant', {
+      underGrant: 'support',
+      fields: ['id', 'slug', 'name', 'status'],
+    }),
+    grant('read', 'Store', 'own_tenant', { underGrant: 'support' }),
+    grant('read', 'User', 'own_tenant', { underGrant: 'support', fields: ['id', 'name', 'email'] }),
     grant('reset_mfa', 'User', 'own_tenant', { underGrant: 'support' }),
     grant('resend', 'Invitation', 'own_tenant', { underGrant: 'support' }),
     grant('read', 'Vehicle', 'own_tenant', { underGrant: 'read' }),

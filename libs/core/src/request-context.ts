@@ -13,6 +13,8 @@ export interface TenantAccess {
   role: string;
   /** 'all' or the store ids of the membership. */
   stores: 'all' | readonly string[];
+  /** Platform staff acting under a support grant: its id (every audit event carries it). */
+  supportGrantId?: string | null;
 }
 
 /**

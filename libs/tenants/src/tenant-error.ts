@@ -11,6 +11,9 @@ export enum TenantErrorCode {
   AdminNeedsAllStores = 'tenant.admin_needs_all_stores',
   MailUndeliverable = 'tenant.mail_undeliverable',
   NothingToCheckpoint = 'tenant.nothing_to_checkpoint',
+  TenantNotFound = 'tenant.not_found',
+  GrantNotFound = 'tenant.support_grant_not_found',
+  GrantNotPending = 'tenant.support_grant_not_pending',
 }
 
 export class TenantError extends DomainError<TenantErrorCode> {
@@ -23,12 +26,15 @@ export class TenantError extends DomainError<TenantErrorCode> {
       case TenantErrorCode.SlugTaken:
       case TenantErrorCode.StoreNameTaken:
       case TenantErrorCode.NothingToCheckpoint:
+      case TenantErrorCode.GrantNotPending:
         return 409;
       case TenantErrorCode.UnknownStore:
       case TenantErrorCode.WeakPassword:
       case TenantErrorCode.AdminNeedsAllStores:
         return 400;
       case TenantErrorCode.UserNotFound:
+      case TenantErrorCode.TenantNotFound:
+      case TenantErrorCode.GrantNotFound:
         return 404;
       case TenantErrorCode.InvitationInvalid:
       case TenantErrorCode.WrongPassword:

@@ -18,7 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, type AppAbility, Can, CurrentAbility, WithoutPolicy } from '@forecourt/authz';
+import { AccessGuard, type AppAbility, Can, CurrentAbility, Redact, WithoutPolicy } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
@@ -129,6 +129,7 @@ export class TenantController {
 
   @Get('users')
   @Can('read', 'User')
+  @Redact('User')
   @ApiOkResponse({ type: TenantUserPageDto })
   listUsers(
     @Ctx() ctx: RequestContext,
@@ -141,6 +142,7 @@ export class TenantController {
 
   @Get('users/:userId')
   @Can('read', 'User')
+  @Redact('User')
   @ApiOkResponse({ type: TenantUserDto })
   getUser(
     @Ctx() ctx: RequestContext,

@@ -4,6 +4,8 @@ import { MailModule } from '@forecourt/mail';
 import { AuditKeysController, PlatformAuditController, TenantAuditController } from './audit.controller';
 import { CheckpointWitness } from './checkpoint-witness';
 import { Invitations } from './invitations.service';
+import { SupportGrantController, SupportGrantRequestController } from './support-grants.controller';
+import { SupportGrants } from './support-grants.service';
 import { Members } from './members.service';
 import { PlatformTenants } from './platform-tenants.service';
 import { StoreRepository } from './store.repository';
@@ -20,6 +22,8 @@ import { InvitationAcceptController, PlatformController, TenantController } from
     TenantAuditController,
     PlatformAuditController,
     AuditKeysController,
+    SupportGrantRequestController,
+    SupportGrantController,
   ],
   providers: [
     CheckpointWitness,
@@ -28,6 +32,7 @@ import { InvitationAcceptController, PlatformController, TenantController } from
     PlatformTenants,
     StoreRepository,
     Stores,
+    SupportGrants,
     TenantDirectory,
   ],
   exports: [StoreRepository, TenantDirectory],

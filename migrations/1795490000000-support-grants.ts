@@ -1,0 +1,56 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Support access grants: platform staff reach a tenant's data only through one of these —
+ * requested with a reason, a scope and a duration of at most 8 hours, approved by the tenant's
+ * dealer_admin (or, as recorded break-glass, a platform owner), revocable, expiring by itself.
+ * What is done under a grant is found through the audit trail's `support_grant_id`.
+ */
+export class SupportGrants1795490000000 implements MigrationInterface {
+  name = 'SupportGrants1795490000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await db.query(`
+      create table support_grants (
+        tenant_id uuid not null references tenants (id),
+        id uuid not null,
+        requester_id uuid not null references users (id),
+        reason text not null check (length(reason) between 10 and 1000),
+        scope text not null check (scope in ('read', 'support')),
+        duration_minutes integer not null check (duration_minutes between 1 and 480),
+        status text not null default 'pending' check (status in ('pending', 'active', 'revoked')),
+        requested_at timestamptz not null default now(),
+        approved_by uuid references users (id),
+        approved_at timestamptz,
+        break_glass boolean not null default false,
+        expires_at timestamptz,
+        revoked_by uuid references users (id),
+        revoked_at timestamptz,
+        primary key (tenant_id, id),
+        constraint support_grants_active check (status <> 'active' or (approved_at is not null and expires_at is not null))
+      )`);
+    // The access guard's lookup: a requester's active grant in a tenant.
+    await db.query(
+      `create index support_grants_requester on support_grants (tenant_id, requester_id) where status = 'active'`,
+    );
+    // What was done under each grant.
+    await db.query(
+      `create index audit_events_by_grant on audit_events (tenant_id, support_grant_id, seq) where support_grant_id is not null`,
+    );
+    await db.query(`alter table support_grants enable row level security`);
+    await db.query(`alter table support_grants force row level security`);
+    for (const kind of ['permissive', 'restrictive']) {
+      await db.query(`
+        create policy tenant_${kind === 'permissive' ? 'access' : 'isolation'} on support_grants as ${kind}
+          for all to forecourt_runtime
+          using (tenant_id = (select app.current_tenant_id()))
+          with check (tenant_id = (select app.current_tenant_id()))`);
+    }
+    await db.query(`grant select, insert, update on support_grants to forecourt_runtime`);
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(`drop index audit_events_by_grant`);
+    await db.query(`drop table support_grants`);
+  }
+}
