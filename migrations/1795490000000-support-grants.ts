@@ -47,9 +47,19 @@ export class SupportGrants1795490000000 implements MigrationInterface {
           with check (tenant_id = (select app.current_tenant_id()))`);
     }
     await db.query(`grant select, insert, update on support_grants to forecourt_runtime`);
+    // For explaining a platform user's access in a tenant: their platform role, nothing else
+    // (the owner reads users through the sign-in lookup policy).
+    await db.query(`
+      create function app.platform_role_of(p_user_id uuid) returns text
+        language sql stable security definer
+        set search_path = pg_catalog, pg_temp
+        as $$ select platform_role from public.users where id = p_user_id $$`);
+    await db.query(`revoke all on function app.platform_role_of(uuid) from public`);
+    await db.query(`grant execute on function app.platform_role_of(uuid) to forecourt_runtime`);
   }
 
   async down(db: QueryRunner): Promise<void> {
+    await db.query(`drop function app.platform_role_of(uuid)`);
     await db.query(`drop index audit_events_by_grant`);
     await db.query(`drop table support_grants`);
   }

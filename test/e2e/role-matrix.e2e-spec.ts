@@ -238,6 +238,15 @@ const CASES: Case[] = [
     foreign: { platform_support: 403 },
     successStatus: 204,
   },
+  {
+    route: 'GET /v1/tenants/:tenantId/access/explain',
+    request: (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/access/explain?userId=${f.ids.dealer_sales}&action=read&subject=User`,
+    }),
+    expected: { ...ADMIN_ONLY, platform_owner: 200, platform_support: 403 },
+    foreign: { platform_owner: 200, platform_support: 403 },
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -444,6 +453,63 @@ describe('rows inside an allowed route', () => {
     expect(new Set(listed.data.map((event) => event.actorId))).toEqual(
       new Set([fixture.ids.platform_support]),
     );
+  });
+});
+
+describe('explain', () => {
+  const explain = (query: string) =>
+    call('dealer_admin', { method: 'GET', url: `/v1/tenants/${fixture.tenantA}/access/explain?${query}` });
+
+  it("says why a salesperson may read their own record but not the admin's, naming the matrix row", async () => {
+    const own = await explain(
+      `userId=${fixture.ids.dealer_sales}&action=read&subject=User&id=${fixture.ids.dealer_sales}`,
+    );
+    expect(JSON.parse(own.body)).toEqual({
+      allowed: true,
+      reason: 'allowed as dealer_sales',
+      rule: 'dealer_sales: read User, own record',
+    });
+    const other = await explain(
+      `userId=${fixture.ids.dealer_sales}&action=read&subject=User&id=${fixture.ids.dealer_admin}`,
+    );
+    expect(JSON.parse(other.body)).toEqual({
+      allowed: false,
+      reason: 'refused as dealer_sales: the rule that grants read User does not cover this row',
+      rule: 'dealer_sales: read User, own record',
+    });
+  });
+
+  it('says when no rule grants an action at all, and when the person has no access to the tenant', async () => {
+    const none = await explain(`userId=${fixture.ids.dealer_sales}&action=create&subject=Store`);
+    expect(JSON.parse(none.body)).toEqual({
+      allowed: false,
+      reason: 'refused as dealer_sales: no rule of the matrix grants create Store',
+      rule: null,
+    });
+    const stranger = await explain(`userId=${fixture.ids.platform_support}&action=read&subject=User`);
+    expect(JSON.parse(stranger.body)).toMatchObject({ allowed: false, rule: null });
+    const store = await explain(
+      `userId=${fixture.ids.dealer_manager}&action=read&subject=Store&id=${fixture.storeOut}`,
+    );
+    expect(JSON.parse(store.body)).toMatchObject({
+      allowed: false,
+      rule: 'dealer_manager: read Store, stores in scope',
+    });
+  });
+
+  it('refuses a question it cannot answer with a 4xx', async () => {
+    expect((await explain(`userId=${fixture.ids.dealer_sales}&action=fly&subject=User`)).status).toBe(400);
+    expect(
+      (await explain(`userId=${fixture.ids.dealer_sales}&action=read&subject=Lead&id=${fixture.storeIn}`))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await explain(
+          `userId=${fixture.ids.dealer_sales}&action=read&subject=Store&id=${fixture.ids.dealer_sales}`,
+        )
+      ).status,
+    ).toBe(404);
   });
 });
 

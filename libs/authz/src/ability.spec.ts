@@ -1,6 +1,6 @@
 import { subject } from '@casl/ability';
 import { permittedFieldsOf } from '@casl/ability/extra';
-import { AbilityScopeError, abilityFor, type Actor } from './ability';
+import { AbilityScopeError, abilityFor, type Actor, cachedAbilityFor } from './ability';
 import { SUBJECT_FIELDS } from './role-matrix';
 
 const tenantA = '01a20957-f6ab-727b-9493-e6542f1c70c7';
@@ -131,5 +131,28 @@ describe('abilityFor', () => {
       membership: { tenantId: tenantA, role: 'dealer_manager', allStores: false, storeIds: [] },
     });
     expect(ability.can('read', subject('Vehicle', { tenantId: tenantA, storeId: storeIn }))).toBe(false);
+  });
+
+  it('caches an ability per permission-relevant input, so a store change is a new ability at once', () => {
+    const actor = (storeIds: string[]): Actor => ({
+      where: 'tenant',
+      userId: me,
+      platformRole: null,
+      membership: { tenantId: tenantA, role: 'dealer_manager', allStores: false, storeIds },
+    });
+    const first = cachedAbilityFor(actor([storeIn]));
+    expect(cachedAbilityFor(actor([storeIn]))).toBe(first);
+    const moved = cachedAbilityFor(actor([storeOut]));
+    expect(moved).not.toBe(first);
+    expect(moved.can('read', subject('Lead', { tenantId: tenantA, storeId: storeIn }))).toBe(false);
+    expect(cachedAbilityFor({ ...actor([storeIn]), marketingSeesPii: true })).not.toBe(first);
+  });
+
+  it('says which matrix row allowed a decision', () => {
+    const rule = dealer('dealer_sales').relevantRuleFor(
+      'read',
+      subject('Lead', { tenantId: tenantA, storeId: storeIn, assignedUserId: me }),
+    );
+    expect(rule?.reason).toBe('dealer_sales: read, update Lead, assigned to self');
   });
 });

@@ -84,7 +84,7 @@ export function abilityFor(actor: Actor): AppAbility {
     subject: Subject,
     fields?: string[],
     conditions?: MongoQuery<TenantRow>,
-  ) => void;
+  ) => { because(reason: string): unknown };
 
   const roles: Role[] = [];
   if (actor.platformRole) roles.push(actor.platformRole);
@@ -97,8 +97,11 @@ export function abilityFor(actor: Actor): AppAbility {
       if (!applies(grant, actor, platform)) continue;
       const conditions = conditionsFor(grant.reach, actor, platform, grant.underGrant !== undefined);
       const fields = grant.fields ? [...grant.fields] : undefined;
-      if (conditions === null) can([...grant.actions], grant.subject, fields);
-      else can([...grant.actions], grant.subject, fields, conditions);
+      const rule =
+        conditions === null
+          ? can([...grant.actions], grant.subject, fields)
+          : can([...grant.actions], grant.subject, fields, conditions);
+      rule.because(describeGrant(role, grant));
     }
   }
   return builder.build();
@@ -156,4 +159,47 @@ function conditionsFor(
     case 'caused_by_self':
       return { tenantId, actorId: required(actor.userId, 'the user id') };
   }
+}
+
+/** The matrix row a rule came from, in words (what `explain` answers with). */
+export function describeGrant(role: Role, grant: Grant): string {
+  const under = grant.underGrant ? ` under an active ${grant.underGrant} support grant` : '';
+  const fields = grant.fields ? ` (fields: ${grant.fields.join(', ')})` : '';
+  const pii = grant.whenPiiVisible ? ' while the tenant lets marketing see personal data' : '';
+  return `${role}: ${grant.actions.join(', ')} ${grant.subject}, ${grant.reach.replace(/_/g, ' ')}${under}${pii}${fields}`;
+}
+
+const CACHE_LIMIT = 10_000;
+const cache = new Map<string, AppAbility>();
+
+/**
+ * {@link abilityFor}, remembered. The key is every input the ability is built from — role, store
+ * scope, support grant, tenant policy — read fresh on each request, so a cached ability can never
+ * outlive a change of role, stores or grant: the next request has a different key.
+ */
+export function cachedAbilityFor(actor: Actor): AppAbility {
+  const key = JSON.stringify([
+    actor.where,
+    actor.userId,
+    actor.platformRole,
+    actor.membership && [
+      actor.membership.tenantId,
+      actor.membership.role,
+      actor.membership.allStores,
+      [...actor.membership.storeIds].sort(),
+    ],
+    actor.supportGrant && [actor.supportGrant.id, actor.supportGrant.tenantId, actor.supportGrant.scope],
+    actor.marketingSeesPii ?? false,
+  ]);
+  const known = cache.get(key);
+  if (known) {
+    // Most recently used last: the oldest entry is the first to go.
+    cache.delete(key);
+    cache.set(key, known);
+    return known;
+  }
+  const ability = abilityFor(actor);
+  cache.set(key, ability);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  return ability;
 }

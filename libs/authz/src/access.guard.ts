@@ -8,16 +8,16 @@ import {
   PRINCIPAL,
   TENANT_ACCESS,
 } from '@forecourt/core';
-import { TenantTransaction } from '@forecourt/database';
-import { abilityFor, type ActiveSupportGrant, AppAbility, MembershipScope } from './ability';
+import { type ActiveSupportGrant, AppAbility, cachedAbilityFor, MembershipScope } from './ability';
+import { TenantAccessLookup } from './tenant-access';
 import { AccessError, AccessErrorCode } from './access-error';
-import { Action, isRole, Subject } from './role-matrix';
+import { Action, Subject } from './role-matrix';
 
 const REQUIREMENT = Symbol('can');
 export const ABILITY = Symbol('ability');
 
-/** Subjects a platform role manages inside any tenant without membership or grant. */
-const PLATFORM_WIDE_IN_TENANTS = new Set<Subject>(['SupportGrant']);
+/** Subjects a platform role reaches inside any tenant without membership or grant. */
+const PLATFORM_WIDE_IN_TENANTS = new Set<Subject>(['SupportGrant', 'AccessDecision']);
 
 /** The permission a route handler declares with `@Can`, if any. */
 export function declaredPermission(handler: object): { action: Action; subject: Subject } | undefined {
@@ -38,7 +38,7 @@ export const Can = (action: Action, subject: Subject) => SetMetadata(REQUIREMENT
 export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly transactions: TenantTransaction,
+    private readonly tenantAccess: TenantAccessLookup,
     private readonly denials: AccessDenials,
   ) {}
 
@@ -76,9 +76,11 @@ export class AccessGuard implements CanActivate {
     let membership: MembershipScope | null = null;
     let supportGrant: ActiveSupportGrant | null = null;
     let where: 'platform' | 'tenant' = tenantId === undefined ? 'platform' : 'tenant';
+    let marketingSeesPii = false;
     if (tenantId !== undefined) {
-      const access = isUuid(tenantId) ? await this.tenantAccess(tenantId, principal.userId) : null;
+      const access = isUuid(tenantId) ? await this.tenantAccess.lookup(tenantId, principal.userId) : null;
       membership = access?.membership ?? null;
+      marketingSeesPii = access?.marketingSeesPii ?? false;
       supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;
       if (!membership && !supportGrant) {
         // Support grants themselves are the platform's to manage in any tenant (break-glass approval).
@@ -105,12 +107,13 @@ export class AccessGuard implements CanActivate {
         throw await deny(AccessErrorCode.NotFound, 'No such store in your scope', membership);
     }
 
-    const ability = abilityFor({
+    const ability = cachedAbilityFor({
       where,
       userId: principal.userId,
       platformRole: principal.platformRole,
       membership,
       supportGrant: membership ? null : supportGrant,
+      marketingSeesPii,
     });
     if (!ability.can(requirement.action, requirement.subject)) {
       throw await deny(
@@ -121,50 +124,6 @@ export class AccessGuard implements CanActivate {
     }
     request[ABILITY] = ability;
     return true;
-  }
-
-  /**
-   * In one round trip: whether the tenant exists (and is not deleted), the caller's active
-   * membership in it, and the caller's active, unexpired support grant there.
-   */
-  private async tenantAccess(
-    tenantId: string,
-    userId: string,
-  ): Promise<{
-    exists: boolean;
-    membership: MembershipScope | null;
-    supportGrant: ActiveSupportGrant | null;
-  }> {
-    const { rows } = await this.transactions.statement<{
-      exists: boolean;
-      role: string | null;
-      all_stores: boolean | null;
-      store_ids: string[] | null;
-      grant_id: string | null;
-      grant_scope: string | null;
-    }>(
-      { tenantId, stores: [], userId },
-      `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope
-         from (select 1) as one
-         left join tenants t on t.id = $1 and t.status <> 'deleted'
-         left join memberships m on t.id is not null and m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'
-         left join lateral (
-           select id, scope from support_grants
-            where t.id is not null and tenant_id = $1 and requester_id = $2 and status = 'active' and expires_at > now()
-            order by approved_at desc limit 1) g on true`,
-      [tenantId, userId],
-    );
-    const row = rows[0]!;
-    const membership =
-      row.role !== null && isRole(row.role)
-        ? { tenantId, role: row.role, allStores: row.all_stores ?? false, storeIds: row.store_ids ?? [] }
-        : null;
-    const scope = row.grant_scope;
-    const supportGrant: ActiveSupportGrant | null =
-      row.grant_id && (scope === 'read' || scope === 'support')
-        ? { id: row.grant_id, tenantId, scope }
-        : null;
-    return { exists: row.exists, membership, supportGrant };
   }
 }
 

@@ -4,11 +4,20 @@ import { AccessGuard } from './access.guard';
 import { PolicyCoverage } from './policy-coverage';
 import { RedactionInterceptor } from './redaction';
 import { RowPolicy } from './row-policy';
+import { AccessExplainer } from './access-explainer';
+import { TenantAccessLookup } from './tenant-access';
 
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [AccessGuard, PolicyCoverage, RowPolicy, RedactionInterceptor],
-  exports: [AccessGuard, RowPolicy, RedactionInterceptor],
+  providers: [
+    AccessGuard,
+    PolicyCoverage,
+    RowPolicy,
+    RedactionInterceptor,
+    TenantAccessLookup,
+    AccessExplainer,
+  ],
+  exports: [AccessGuard, RowPolicy, RedactionInterceptor, AccessExplainer, TenantAccessLookup],
 })
 export class AuthzModule {}

@@ -1,5 +1,7 @@
 export {
   abilityFor,
+  cachedAbilityFor,
+  describeGrant,
   type ActiveSupportGrant,
   type Actor,
   type AppAbility,
@@ -19,3 +21,5 @@ export {
   UntranslatableRuleError,
 } from './sql-condition';
 export { readableFields, Redact, RedactionInterceptor } from './redaction';
+export { AccessExplainer, type AccessExplanation } from './access-explainer';
+export { ACTIONS, isAction, isSubject } from './role-matrix';

@@ -137,6 +137,8 @@ export const SUBJECT_FIELDS = {
   // A connector's credentials are write-only: they are no field of any response.
   Connector: ['id', 'kind', 'status', 'governance', 'updatedAt'],
   Backup: ['id', 'createdAt', 'sizeBytes', 'verifyStatus', 'verifiedAt'],
+  // "Why may (or may not) this person do this?": the explain endpoint.
+  AccessDecision: ['allowed', 'reason', 'rule'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Subject = keyof typeof SUBJECT_FIELDS;
@@ -228,6 +230,7 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant('read', 'Connector', 'everywhere'),
     grant('update', 'Connector', 'everywhere', { fields: ['governance'] }),
     grant('manage', 'Backup', 'everywhere'),
+    grant('read', 'AccessDecision', 'everywhere'),
   ],
   platform_support: [
     grant('read', 'Tenant', 'everywhere', { fields: ['id', 'slug', 'name', 'status'] }),
@@ -269,6 +272,7 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant(['create', 'read', 'download'], 'Export', 'own_tenant'),
     grant(['read', 'approve', 'revoke'], 'SupportGrant', 'own_tenant'),
     grant('manage', 'Connector', 'own_tenant'),
+    grant('read', 'AccessDecision', 'own_tenant'),
   ],
   dealer_manager: [
     grant('read', 'Tenant', 'own_tenant'),

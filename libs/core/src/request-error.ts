@@ -2,6 +2,7 @@ import { assertNever, DomainError } from './domain-error';
 
 export enum RequestErrorCode {
   BadCursor = 'request.bad_cursor',
+  InvalidQuery = 'request.invalid_query',
 }
 
 /** Request-level problems no particular library owns. */
@@ -13,6 +14,7 @@ export class RequestError extends DomainError<RequestErrorCode> {
   get status(): number {
     switch (this.code) {
       case RequestErrorCode.BadCursor:
+      case RequestErrorCode.InvalidQuery:
         return 400;
       default:
         return assertNever(this.code);

@@ -13,6 +13,7 @@ export enum TenantErrorCode {
   NothingToCheckpoint = 'tenant.nothing_to_checkpoint',
   TenantNotFound = 'tenant.not_found',
   GrantNotFound = 'tenant.support_grant_not_found',
+  RowNotFound = 'tenant.row_not_found',
   GrantNotPending = 'tenant.support_grant_not_pending',
 }
 
@@ -35,6 +36,7 @@ export class TenantError extends DomainError<TenantErrorCode> {
       case TenantErrorCode.UserNotFound:
       case TenantErrorCode.TenantNotFound:
       case TenantErrorCode.GrantNotFound:
+      case TenantErrorCode.RowNotFound:
         return 404;
       case TenantErrorCode.InvitationInvalid:
       case TenantErrorCode.WrongPassword:

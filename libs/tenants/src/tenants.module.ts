@@ -3,6 +3,8 @@ import { AuthModule } from '@forecourt/auth';
 import { MailModule } from '@forecourt/mail';
 import { AuditKeysController, PlatformAuditController, TenantAuditController } from './audit.controller';
 import { CheckpointWitness } from './checkpoint-witness';
+import { AccessController } from './access.controller';
+import { AccessExplanations } from './access-explanations';
 import { Invitations } from './invitations.service';
 import { SupportGrantController, SupportGrantRequestController } from './support-grants.controller';
 import { SupportGrants } from './support-grants.service';
@@ -24,8 +26,10 @@ import { InvitationAcceptController, PlatformController, TenantController } from
     AuditKeysController,
     SupportGrantRequestController,
     SupportGrantController,
+    AccessController,
   ],
   providers: [
+    AccessExplanations,
     CheckpointWitness,
     Invitations,
     Members,
