@@ -40,18 +40,29 @@ export class Sessions {
     if (keyId) await this.keys.ensureKnown(keyId);
     const parsed = verifyToken(this.keys.ring, 'fcs', token);
     if (!parsed) return null;
-    const { rows } = await this.transactions.statement<{ id: string; platform_role: PlatformRole | null }>(
+    const { rows } = await this.transactions.statement<{
+      id: string;
+      platform_role: PlatformRole | null;
+      permissions_version: string;
+    }>(
       { tenantId: null, stores: [], userId: parsed.userId },
       `update sessions s set last_seen_at = now()
          from users u
         where s.user_id = $1 and s.token_hash = $2 and s.revoked_at is null
           and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $3)
           and u.id = s.user_id and u.status = 'active'
-        returning s.id, u.platform_role`,
+        returning s.id, u.platform_role, u.permissions_version`,
       [parsed.userId, sha256(parsed.body), this.config.sessionIdleMinutes],
     );
     const row = rows[0];
-    return row ? { userId: parsed.userId, sessionId: row.id, platformRole: row.platform_role } : null;
+    return row
+      ? {
+          userId: parsed.userId,
+          sessionId: row.id,
+          platformRole: row.platform_role,
+          permissionsVersion: row.permissions_version,
+        }
+      : null;
   }
 
   async revoke(principal: Principal): Promise<void> {

@@ -78,7 +78,9 @@ export class AccessGuard implements CanActivate {
     let where: 'platform' | 'tenant' = tenantId === undefined ? 'platform' : 'tenant';
     let marketingSeesPii = false;
     if (tenantId !== undefined) {
-      const access = isUuid(tenantId) ? await this.tenantAccess.lookup(tenantId, principal.userId) : null;
+      const access = isUuid(tenantId)
+        ? await this.tenantAccess.current(tenantId, principal.userId, principal.permissionsVersion)
+        : null;
       membership = access?.membership ?? null;
       marketingSeesPii = access?.marketingSeesPii ?? false;
       supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;

@@ -8,12 +8,43 @@ export interface TenantAccess {
   membership: MembershipScope | null;
   supportGrant: ActiveSupportGrant | null;
   marketingSeesPii: boolean;
+  /** When the support grant runs out (ms since the epoch); null without one. */
+  grantExpiresAt: number | null;
 }
+
+/** Kept in memory at most this long, whatever the version says (a bound, not the mechanism). */
+const CACHE_TTL_MS = 30_000;
+const CACHE_LIMIT = 10_000;
 
 /** What a person may hold in a tenant, as the access guard and the explain endpoint read it. */
 @Injectable()
 export class TenantAccessLookup {
+  private readonly cache = new Map<string, { access: TenantAccess; until: number }>();
+
   constructor(private readonly transactions: TenantTransaction) {}
+
+  /**
+   * {@link lookup}, remembered per (person, tenant, permissions version). The version comes with
+   * the session on every request and moves with any change of the person's memberships or grants
+   * (and of the tenant's status or settings), so a remembered answer is never used after such a
+   * change; a grant's expiry ends it too.
+   */
+  async current(
+    tenantId: string,
+    userId: string,
+    permissionsVersion: string | undefined,
+  ): Promise<TenantAccess> {
+    if (permissionsVersion === undefined) return this.lookup(tenantId, userId);
+    const key = `${userId}:${tenantId}:${permissionsVersion}`;
+    const now = Date.now();
+    const known = this.cache.get(key);
+    if (known && known.until > now) return known.access;
+    const access = await this.lookup(tenantId, userId);
+    const until = Math.min(now + CACHE_TTL_MS, access.grantExpiresAt ?? Number.POSITIVE_INFINITY);
+    this.cache.set(key, { access, until });
+    if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+    return access;
+  }
 
   /**
    * In one round trip: whether the tenant exists (and is not deleted), the caller's active
@@ -28,16 +59,18 @@ export class TenantAccessLookup {
       store_ids: string[] | null;
       grant_id: string | null;
       grant_scope: string | null;
+      grant_expires_at: Date | null;
       marketing_sees_pii: boolean | null;
     }>(
       { tenantId, stores: [], userId },
       `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope,
+              g.expires_at as grant_expires_at,
               (t.settings ->> 'marketingSeesPii')::boolean as marketing_sees_pii
          from (select 1) as one
          left join tenants t on t.id = $1 and t.status <> 'deleted'
          left join memberships m on t.id is not null and m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'
          left join lateral (
-           select id, scope from support_grants
+           select id, scope, expires_at from support_grants
             where t.id is not null and tenant_id = $1 and requester_id = $2 and status = 'active' and expires_at > now()
             order by approved_at desc limit 1) g on true`,
       [tenantId, userId],
@@ -57,6 +90,7 @@ export class TenantAccessLookup {
       membership,
       supportGrant,
       marketingSeesPii: row.marketing_sees_pii === true,
+      grantExpiresAt: supportGrant ? (row.grant_expires_at?.getTime() ?? null) : null,
     };
   }
 

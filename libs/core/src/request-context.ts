@@ -5,6 +5,11 @@ export interface Principal {
   userId: string;
   sessionId: string;
   platformRole: PlatformRole | null;
+  /**
+   * The person's permissions version, read with the session on every request: any change of
+   * their memberships or support grants moves it, so access cached under it is never stale.
+   */
+  permissionsVersion?: string;
 }
 
 /** The tenant a request acts in, set only by the access guard from a verified membership. */
