@@ -197,6 +197,39 @@ describe('a support grant', () => {
     await call('DELETE', `/v1/tenants/${tenantId}/support-grants/${id}`, dealerAdmin);
   });
 
+  it('a platform owner cannot approve its own request, and keeps break-glass while holding a grant', async () => {
+    const own = await call('POST', '/v1/platform/support-grants', owner, {
+      tenantId,
+      reason: 'Owner needs a look at the configuration',
+      durationMinutes: 30,
+      scope: 'support',
+    });
+    const self = await call(
+      'POST',
+      `/v1/tenants/${tenantId}/support-grants/${own.body.id as string}/approve`,
+      owner,
+    );
+    expect(self).toMatchObject({
+      status: 403,
+      body: { type: expect.stringContaining('self-approval') as string },
+    });
+    expect(
+      (
+        await call(
+          'POST',
+          `/v1/tenants/${tenantId}/support-grants/${own.body.id as string}/approve`,
+          dealerAdmin,
+        )
+      ).status,
+    ).toBe(200);
+    const theirs = await requestGrant('support');
+    expect(
+      (await call('POST', `/v1/tenants/${tenantId}/support-grants/${theirs}/approve`, owner)).status,
+    ).toBe(200);
+    await call('DELETE', `/v1/tenants/${tenantId}/support-grants/${theirs}`, dealerAdmin);
+    await call('DELETE', `/v1/tenants/${tenantId}/support-grants/${own.body.id as string}`, dealerAdmin);
+  });
+
   it('platform support sees only the grants it asked for', async () => {
     const seen = (await call('GET', `/v1/tenants/${tenantId}/support-grants`, support)).body.data as {
       requesterId: string;
@@ -221,6 +254,9 @@ describe('a support grant', () => {
       (await ask({ tenantId, reason: 'long enough reason', durationMinutes: 481, scope: 'read' })).status,
     ).toBe(400);
     expect((await ask({ tenantId, durationMinutes: 5, scope: 'read' })).status).toBe(400);
+    expect(
+      (await ask({ tenantId, reason: `  short${' '.repeat(20)}`, durationMinutes: 5, scope: 'read' })).status,
+    ).toBe(400);
     expect(
       (await ask({ tenantId, reason: 'long enough reason', durationMinutes: 5, scope: 'everything' })).status,
     ).toBe(400);

@@ -84,16 +84,18 @@ export class AccessGuard implements CanActivate {
       membership = access?.membership ?? null;
       marketingSeesPii = access?.marketingSeesPii ?? false;
       supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;
-      if (!membership && !supportGrant) {
-        // Support grants themselves are the platform's to manage in any tenant (break-glass approval).
-        if (!(
-          access?.exists &&
-          principal.platformRole &&
-          PLATFORM_WIDE_IN_TENANTS.has(requirement.subject)
-        )) {
-          throw await deny(AccessErrorCode.NotFound, 'No such tenant', null);
-        }
+      // Support grants themselves (and explaining access) are the platform's to handle in any
+      // tenant it is no member of, whether or not it holds a grant there (break-glass approval).
+      const platformWide =
+        !membership &&
+        access?.exists === true &&
+        principal.platformRole !== null &&
+        PLATFORM_WIDE_IN_TENANTS.has(requirement.subject);
+      if (platformWide) {
         where = 'platform';
+        supportGrant = null;
+      } else if (!membership && !supportGrant) {
+        throw await deny(AccessErrorCode.NotFound, 'No such tenant', null);
       }
       request[TENANT_ACCESS] = {
         tenantId,

@@ -65,7 +65,7 @@ export class TenantAccessLookup {
       { tenantId, stores: [], userId },
       `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope,
               g.expires_at as grant_expires_at,
-              (t.settings ->> 'marketingSeesPii')::boolean as marketing_sees_pii
+              (t.settings ->> 'marketingSeesPii') = 'true' as marketing_sees_pii
          from (select 1) as one
          left join tenants t on t.id = $1 and t.status <> 'deleted'
          left join memberships m on t.id is not null and m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'

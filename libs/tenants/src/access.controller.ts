@@ -1,19 +1,11 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { SessionGuard } from '@forecourt/auth';
-import {
-  AccessGuard,
-  type AccessExplanation,
-  ACTIONS,
-  type Action,
-  Can,
-  type Subject,
-  SUBJECTS,
-} from '@forecourt/authz';
+import { type AccessExplanation, ACTIONS, type Action, Can, type Subject, SUBJECTS } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { AccessExplanations } from './access-explanations';
 import { TenantParams } from './tenant.dto';
+import { Guarded } from './guarded';
 
 export class ExplainQueryDto {
   @ApiProperty() @IsUUID() userId!: string;
@@ -34,9 +26,8 @@ export class AccessExplanationDto {
 
 /** "Why can't this salesperson see this lead?" — for the tenant's admins and platform owners. */
 @ApiTags('access')
-@ApiBearerAuth()
 @Controller('v1/tenants/:tenantId/access')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class AccessController {
   constructor(private readonly explanations: AccessExplanations) {}
 

@@ -8,14 +8,11 @@ import {
   Post,
   Query,
   StreamableFile,
-  UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
 import { AuditCheckpoints, AuditLog, AuditSigningKey, PLATFORM_CHAIN } from '@forecourt/audit';
-import { SessionGuard } from '@forecourt/auth';
 import {
-  AccessGuard,
   accessibleWhere,
   type AppAbility,
   Can,
@@ -37,6 +34,7 @@ import {
   VerifyReportDto,
 } from './audit.dto';
 import { TenantParams } from './tenant.dto';
+import { Guarded } from './guarded';
 
 const CHECKPOINTS_LISTED = 100;
 /** Where an audit event keeps the fields the matrix writes conditions on. */
@@ -93,9 +91,8 @@ abstract class ChainEndpoints {
 
 /** A tenant's audit trail, for its dealer_admin. */
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('v1/tenants/:tenantId/audit-events')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class TenantAuditController extends ChainEndpoints {
   constructor(
     log: AuditLog,
@@ -154,9 +151,8 @@ export class TenantAuditController extends ChainEndpoints {
 
 /** The platform's own chain (what happened outside any tenant), for platform owners. */
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('v1/platform/audit-events')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class PlatformAuditController extends ChainEndpoints {
   protected chainOf(): string {
     return PLATFORM_CHAIN;

@@ -52,12 +52,14 @@ export class Members {
 
   async get(ctx: RequestContext, ability: AppAbility, userId: string): Promise<TenantUserDto> {
     const scope = tenantScopeOf(ctx);
+    // A user row's conditions are all in the path: checked before reading, so a caller who may not
+    // read this person cannot learn whether they are a member either.
+    await this.rows.assert(ctx, ability, 'read', 'User', { tenantId: scope.tenantId, userId });
     const { rows } = await this.transactions.statement<TenantUserDto>(scope, MEMBER_BY_ID, [
       scope.tenantId,
       userId,
     ]);
     if (!rows[0]) throw new TenantError(TenantErrorCode.UserNotFound, 'No such user in this tenant');
-    await this.rows.assert(ctx, ability, 'read', 'User', { tenantId: scope.tenantId, userId });
     await this.audit.record(ctx, scope.tenantId, {
       action: 'user.read',
       subjectType: 'User',

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, IsUUID, Length, Max, Min } from 'class-validator';
 import { TenantParams } from './tenant.dto';
 
@@ -8,6 +8,7 @@ export const GRANT_SCOPES = ['read', 'support'] as const;
 export class RequestSupportGrantDto {
   @ApiProperty() @IsUUID() tenantId!: string;
   @ApiProperty({ description: 'why access is needed (shown to the tenant)' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @Length(10, 1000)
   reason!: string;

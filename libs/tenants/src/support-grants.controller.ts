@@ -1,13 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, type AppAbility, Can, CurrentAbility } from '@forecourt/authz';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { type AppAbility, Can, CurrentAbility } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import {
   GrantParams,
@@ -17,12 +10,12 @@ import {
 } from './support-grant.dto';
 import { SupportGrants } from './support-grants.service';
 import { TenantParams } from './tenant.dto';
+import { Guarded } from './guarded';
 
 /** Platform staff ask a tenant for access. */
 @ApiTags('support access')
-@ApiBearerAuth()
 @Controller('v1/platform/support-grants')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class SupportGrantRequestController {
   constructor(private readonly grants: SupportGrants) {}
 
@@ -36,9 +29,8 @@ export class SupportGrantRequestController {
 
 /** A tenant's grants: its admins approve, revoke and see what was done under each. */
 @ApiTags('support access')
-@ApiBearerAuth()
 @Controller('v1/tenants/:tenantId/support-grants')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class SupportGrantController {
   constructor(private readonly grants: SupportGrants) {}
 

@@ -59,6 +59,12 @@ export class SupportGrants {
     return this.transactions.run(scope, async (tx) => {
       const grant = await this.load(tx, scope.tenantId, id);
       await this.rows.assert(ctx, ability, 'approve', 'SupportGrant', grant);
+      if (grant.userId === ctx.principal!.userId) {
+        throw new TenantError(
+          TenantErrorCode.GrantSelfApproval,
+          'A support grant is approved by someone other than its requester',
+        );
+      }
       if (grant.status !== 'pending') {
         throw new TenantError(TenantErrorCode.GrantNotPending, `This grant is ${grant.status}, not pending`);
       }

@@ -14,6 +14,7 @@ export enum TenantErrorCode {
   TenantNotFound = 'tenant.not_found',
   GrantNotFound = 'tenant.support_grant_not_found',
   RowNotFound = 'tenant.row_not_found',
+  GrantSelfApproval = 'tenant.support_grant_self_approval',
   GrantNotPending = 'tenant.support_grant_not_pending',
 }
 
@@ -38,6 +39,8 @@ export class TenantError extends DomainError<TenantErrorCode> {
       case TenantErrorCode.GrantNotFound:
       case TenantErrorCode.RowNotFound:
         return 404;
+      case TenantErrorCode.GrantSelfApproval:
+        return 403;
       case TenantErrorCode.InvitationInvalid:
       case TenantErrorCode.WrongPassword:
         return 401;

@@ -1,24 +1,6 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { SessionGuard } from '@forecourt/auth';
-import { AccessGuard, type AppAbility, Can, CurrentAbility, Redact, WithoutPolicy } from '@forecourt/authz';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { type AppAbility, Can, CurrentAbility, Redact, WithoutPolicy } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Invitations } from './invitations.service';
 import { Members } from './members.service';
@@ -43,12 +25,12 @@ import {
   TenantUserPageDto,
   UserParams,
 } from './tenant.dto';
+import { Guarded } from './guarded';
 
 /** Platform-wide: tenants and staff, for platform roles only. */
 @ApiTags('platform')
-@ApiBearerAuth()
 @Controller('v1/platform')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class PlatformController {
   constructor(
     private readonly tenants: PlatformTenants,
@@ -79,9 +61,8 @@ export class PlatformController {
 
 /** A tenant's stores, invitations and people. */
 @ApiTags('tenants')
-@ApiBearerAuth()
 @Controller('v1/tenants/:tenantId')
-@UseGuards(SessionGuard, AccessGuard)
+@Guarded()
 export class TenantController {
   constructor(
     private readonly stores: Stores,
