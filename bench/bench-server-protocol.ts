@@ -15,6 +15,8 @@ export interface BenchServerOptions extends BenchReadOptions {
   masterKey: string;
   /** Platform owners to create (`PlatformOwners.create`) before the server reports ready. */
   owners: number;
+  /** Users to issue a session for (`Sessions.issue`) before the server reports ready. */
+  sessionsFor?: string[];
 }
 
 /** A platform owner the server created; MFA is not enrolled yet. */
@@ -23,11 +25,12 @@ export interface BenchOwner {
   password: string;
 }
 
-/** Server → parent: it listens on `port`, and these owners exist. */
+/** Server → parent: it listens on `port`, these owners exist, and these sessions (of `sessionsFor`, in order). */
 export interface ServerReady {
   type: 'ready';
   port: number;
   owners: BenchOwner[];
+  tokens: string[];
 }
 
 /** Parent → server: "how much CPU have you used?" */
@@ -41,4 +44,15 @@ export interface CpuReply {
   usage: NodeJS.CpuUsage;
 }
 
-export type ServerMessage = ServerReady | CpuReply;
+/**
+ * Parent → server, BENCH ONLY: whether `AuditTrail.record` writes events (`true`, the app as it
+ * ships) or is replaced by a no-op (`false`), for the "auditing off" baseline. The server answers
+ * with the same message once it has switched.
+ */
+export interface AuditSwitch {
+  type: 'audit';
+  recording: boolean;
+}
+
+export type ParentMessage = CpuRequest | AuditSwitch;
+export type ServerMessage = ServerReady | CpuReply | AuditSwitch;

@@ -8,7 +8,7 @@ import {
   BENCH_SERVER_ENV,
   BenchOwner,
   BenchServerOptions,
-  CpuRequest,
+  ParentMessage,
   ServerMessage,
 } from './bench-server-protocol';
 import { LoadSettings, pick, quantile, Sample } from './measure';
@@ -37,6 +37,8 @@ export class HttpReadBench {
     readonly origin: string,
     /** The platform owners the server created (MFA not enrolled yet). */
     readonly owners: readonly BenchOwner[],
+    /** Bearer tokens of the sessions issued for `sessionsFor`, in that order. */
+    readonly tokens: readonly string[],
     private readonly ids: readonly string[],
   ) {}
 
@@ -52,13 +54,24 @@ export class HttpReadBench {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     try {
-      const ready = await new Promise<{ port: number; owners: BenchOwner[] }>((resolve, reject) => {
-        server.once('message', (message: ServerMessage) => {
-          if (message.type === 'ready') resolve(message);
-        });
-        server.once('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
-      });
-      return new HttpReadBench(server, dataDir, `http://127.0.0.1:${ready.port}`, ready.owners, ids);
+      const ready = await new Promise<{ port: number; owners: BenchOwner[]; tokens: string[] }>(
+        (resolve, reject) => {
+          server.once('message', (message: ServerMessage) => {
+            if (message.type === 'ready') resolve(message);
+          });
+          server.once('exit', (code) =>
+            reject(new Error(`bench server exited (${code}) before it was ready`)),
+          );
+        },
+      );
+      return new HttpReadBench(
+        server,
+        dataDir,
+        `http://127.0.0.1:${ready.port}`,
+        ready.owners,
+        ready.tokens,
+        ids,
+      );
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true });
       throw error;
@@ -91,6 +104,14 @@ export class HttpReadBench {
     return { ...sample, cpuPerOp: cpuMicros / completed };
   }
 
+  /**
+   * BENCH ONLY: makes the server's `AuditTrail.record` a no-op (`false`) or the shipped method
+   * again (`true`); resolves once the server has switched. See `bench-server.ts`.
+   */
+  async setAuditRecording(recording: boolean): Promise<void> {
+    await this.ask({ type: 'audit', recording }, 'audit');
+  }
+
   /** Runs `work` and returns the server process's user + system CPU time during it. */
   async measureCpu<T>(work: () => Promise<T>): Promise<{ result: T; cpuMicros: number }> {
     const before = await this.serverCpu();
@@ -111,15 +132,24 @@ export class HttpReadBench {
   }
 
   private async serverCpu(): Promise<NodeJS.CpuUsage> {
-    const reply = new Promise<NodeJS.CpuUsage>((resolve) => {
-      const listen = (message: ServerMessage) => {
-        if (message.type !== 'cpu') return;
+    const reply = await this.ask({ type: 'cpu' }, 'cpu');
+    return reply.usage;
+  }
+
+  /** Sends `message` and resolves with the server's first answer of type `type`. */
+  private ask<T extends ServerMessage['type']>(
+    message: ParentMessage,
+    type: T,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const reply = new Promise<Extract<ServerMessage, { type: T }>>((resolve) => {
+      const listen = (answer: ServerMessage) => {
+        if (answer.type !== type) return;
         this.server.off('message', listen);
-        resolve(message.usage);
+        resolve(answer as Extract<ServerMessage, { type: T }>);
       };
       this.server.on('message', listen);
     });
-    this.server.send({ type: 'cpu' } satisfies CpuRequest);
+    this.server.send(message);
     return reply;
   }
 

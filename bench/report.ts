@@ -44,8 +44,18 @@ export function roundRatio(samples: readonly Sample[], baseline: readonly Sample
   return median(samples.map((sample, round) => sample.opsPerSecond / baseline[round]!.opsPerSecond));
 }
 
+/** The titles of the rate and CPU columns, which differ between tables. */
+export interface ColumnTitles {
+  rate: string;
+  cpu: string;
+}
+
 /** The table: each load row's median ops/s over its rounds, and its ratios to the baselines. */
-export function renderTable(rows: ReportRow[], baselines: readonly Baseline[]): string {
+export function renderTable(
+  rows: ReportRow[],
+  baselines: readonly Baseline[],
+  titles: ColumnTitles = { rate: 'ops/s (or ms)', cpu: 'API CPU µs/op' },
+): string {
   const samplesOf = (id: string) => {
     const row = rows.find((candidate) => candidate.id === id);
     return row?.kind === 'load' ? row.samples : undefined;
@@ -53,13 +63,15 @@ export function renderTable(rows: ReportRow[], baselines: readonly Baseline[]): 
   const header = [
     '#',
     'benchmark',
-    'ops/s (or ms)',
+    titles.rate,
     'spread',
     ...baselines.map((baseline) => baseline.title),
     'p50 ms',
     'p99 ms',
-    'API CPU µs/op',
+    titles.cpu,
   ];
+  // A row without latencies (a seal) leaves those cells empty.
+  const fixed = (value: number) => (Number.isNaN(value) ? '' : value.toFixed(2));
   const cells = rows.map((row): string[] => {
     if (row.kind === 'time') return [row.id, row.label, row.milliseconds.toFixed(0)];
     const middle = medianSample(row.samples);
@@ -75,16 +87,21 @@ export function renderTable(rows: ReportRow[], baselines: readonly Baseline[]): 
       middle.opsPerSecond.toFixed(0),
       spread(row.samples, middle),
       ...ratios,
-      (pooled ? quantile(pooled, 0.5) : middle.p50).toFixed(2),
-      (pooled ? quantile(pooled, 0.99) : middle.p99).toFixed(2),
+      fixed(pooled ? quantile(pooled, 0.5) : middle.p50),
+      fixed(pooled ? quantile(pooled, 0.99) : middle.p99),
       middle.cpuPerOp?.toFixed(0) ?? '',
     ];
   });
-  const cell = (row: string[], column: number) => row[column] ?? '';
+  return markdownTable(header, cells);
+}
+
+/** A Markdown table with padded columns; missing cells are empty. */
+export function markdownTable(header: readonly string[], cells: readonly (readonly string[])[]): string {
+  const cell = (row: readonly string[], column: number) => row[column] ?? '';
   const widths = header.map((title, column) =>
     Math.max(title.length, ...cells.map((row) => cell(row, column).length)),
   );
-  const line = (row: string[]) =>
+  const line = (row: readonly string[]) =>
     `| ${widths.map((width, column) => cell(row, column).padEnd(width)).join(' | ')} |`;
   const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
   return [line(header), rule, ...cells.map(line)].join('\n');
