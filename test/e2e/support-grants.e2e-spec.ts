@@ -86,6 +86,30 @@ describe('a support grant', () => {
     expect((await call('GET', users(), support)).status).toBe(404);
   });
 
+  it("records the request and the revocation in the tenant's trail, by request id", async () => {
+    const requested = await call('POST', '/v1/platform/support-grants', support, {
+      tenantId,
+      reason: 'Ticket 4712: checking a store setting',
+      durationMinutes: 15,
+      scope: 'support',
+    });
+    const revoked = await call(
+      'DELETE',
+      `/v1/tenants/${tenantId}/support-grants/${requested.body.id as string}`,
+      dealerAdmin,
+    );
+    for (const [response, action, role] of [
+      [requested, 'support_grant.requested', 'platform_support'],
+      [revoked, 'support_grant.revoked', 'dealer_admin'],
+    ] as const) {
+      const { rows } = await admin.query<{ action: string; actor_role: string; subject_id: string }>(
+        'select action, actor_role, subject_id from audit_events where tenant_id = $1 and request_id = $2',
+        [tenantId, response.requestId],
+      );
+      expect(rows).toEqual([{ action, actor_role: role, subject_id: requested.body.id }]);
+    }
+  });
+
   it("once approved by the tenant's admin gives exactly its scope, redacted to what the scope may read", async () => {
     const id = await requestGrant('support');
     const approved = await call('POST', `/v1/tenants/${tenantId}/support-grants/${id}/approve`, dealerAdmin);
