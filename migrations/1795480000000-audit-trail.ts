@@ -39,7 +39,6 @@ export class AuditTrail1795480000000 implements MigrationInterface {
         prev_hash bytea,
         hash bytea,
         primary key (tenant_id, id),
-        constraint audit_events_seq_key unique (tenant_id, seq),
         constraint audit_events_sealed check (
           (seq is null and prev_hash is null and hash is null)
           or (seq > 0 and length(prev_hash) = 32 and length(hash) = 32))
@@ -49,11 +48,22 @@ export class AuditTrail1795480000000 implements MigrationInterface {
       `create index audit_events_unsealed on audit_events (tenant_id, at, id) where seq is null`,
     );
     // The filters of the list endpoint, each leading with tenant_id and ending with seq (newest first).
-    await db.query(`create index audit_events_by_actor on audit_events (tenant_id, actor_id, seq)`);
-    await db.query(`create index audit_events_by_subject on audit_events (tenant_id, subject_id, seq)`);
-    await db.query(`create index audit_events_by_action on audit_events (tenant_id, action, seq)`);
-    await db.query(`create index audit_events_by_request on audit_events (tenant_id, request_id)`);
-    await db.query(`create index audit_events_by_subjects on audit_events using gin (subject_ids)`);
+    // Readers only ever see sealed events, so these index only those: an append then touches two
+    // indexes (the key and the unsealed one), and the seal adds the rest once.
+    await db.query(
+      `create unique index audit_events_seq_key on audit_events (tenant_id, seq) where seq is not null`,
+    );
+    for (const [name, columns] of [
+      ['by_actor', 'tenant_id, actor_id, seq'],
+      ['by_subject', 'tenant_id, subject_id, seq'],
+      ['by_action', 'tenant_id, action, seq'],
+      ['by_request', 'tenant_id, request_id'],
+    ]) {
+      await db.query(`create index audit_events_${name} on audit_events (${columns}) where seq is not null`);
+    }
+    await db.query(
+      `create index audit_events_by_subjects on audit_events using gin (subject_ids) where seq is not null and subject_ids is not null`,
+    );
 
     // The sealed head of each chain: where the next seal continues, and what verify expects to find.
     await db.query(`
