@@ -11,7 +11,7 @@ export type AuditWorkerTask =
       chain: string;
       /** Sealed events the chain holds: the run fails unless every one of them streamed past. */
       events: number;
-      /** Whose export it is (the export records an `audit_event.exported` event for them). */
+      /** Whose export it is (the export records an `audit_event.export` event for them). */
       actorId: string;
     };
 
