@@ -92,6 +92,34 @@ describe('loadConfig', () => {
     );
   });
 
+  it('talks path-style to the bucket with the SDK checksums, and takes media up to 100 MiB, by default', () => {
+    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({
+      objectStorageOptions: { forcePathStyle: true, checksums: 'when_supported' },
+      mediaMaxBytes: 104857600,
+    });
+  });
+
+  it('reads S3_FORCE_PATH_STYLE, S3_CHECKSUMS and MEDIA_MAX_BYTES', () => {
+    const config = loadConfig({
+      S3_FORCE_PATH_STYLE: 'false',
+      S3_CHECKSUMS: 'when_required',
+      MEDIA_MAX_BYTES: '5242880',
+    });
+    expect(config.objectStorageOptions).toEqual({ forcePathStyle: false, checksums: 'when_required' });
+    expect(config.mediaMaxBytes).toBe(5242880);
+  });
+
+  it('names S3_FORCE_PATH_STYLE, S3_CHECKSUMS and MEDIA_MAX_BYTES when they are malformed', () => {
+    expect(configError({ S3_FORCE_PATH_STYLE: 'yes' }).message).toBe(
+      'S3_FORCE_PATH_STYLE: must be true or false (got "yes")',
+    );
+    expect(configError({ S3_CHECKSUMS: 'never' }).message).toBe(
+      'S3_CHECKSUMS: must be when_supported or when_required (got "never")',
+    );
+    expect(configError({ MEDIA_MAX_BYTES: '100MB' }).variable).toBe('MEDIA_MAX_BYTES');
+    expect(configError({ MEDIA_MAX_BYTES: '10' }).variable).toBe('MEDIA_MAX_BYTES');
+  });
+
   it('derives PUBLIC_URL from PORT', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
   });

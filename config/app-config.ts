@@ -25,12 +25,22 @@ export interface AppConfig {
   smtpUrl: string | null;
   mailDir: string;
   objectStorage: S3Settings | null;
+  /**
+   * How the object-storage bucket is spoken to; unused without `objectStorage`.
+   * `forcePathStyle` (`S3_FORCE_PATH_STYLE`, default true): `endpoint/bucket/key` addressing,
+   * which custom endpoints such as MinIO need and AWS and R2 accept.
+   * `checksums` (`S3_CHECKSUMS`, default `when_supported`): `when_required` stops the SDK's default
+   * streaming checksums, only for S3-compatible servers that mishandle them; production keeps the default.
+   */
+  objectStorageOptions: { forcePathStyle: boolean; checksums: 'when_supported' | 'when_required' };
   backupStorage: S3Settings | null;
   stripeWebhookSecret: string | null;
   razorpayWebhookSecret: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body; larger ones answer 413. */
   bodyLimitBytes: number;
+  /** Largest accepted media upload (a photo or document of a vehicle). */
+  mediaMaxBytes: number;
   /** The `Contact:` of `/.well-known/security.txt` (a mailto: or https: URI). */
   securityContact: string;
   /** How often the audit sealer numbers and chains new events (the tamper-evidence window). */
@@ -111,6 +121,14 @@ const byteSize = z.coerce
   .int('must be a whole number of bytes')
   .min(1024, 'must be at least 1024 bytes');
 
+const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((value) => value === 'true');
+
+const s3Checksums = z.enum(['when_supported', 'when_required'], {
+  error: 'must be when_supported or when_required',
+});
+
 function parse<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
   const raw = env[variable];
   const result = schema.safeParse(raw === '' ? undefined : raw);
@@ -170,11 +188,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     smtpUrl: parse(env, 'SMTP_URL', smtpUrl) ?? null,
     mailDir: resolve(cwd, parse(env, 'MAIL_DIR', z.string().min(1).default(resolve(dataDir, 'mail')))),
     objectStorage: parseS3(env, 'S3_'),
+    objectStorageOptions: {
+      forcePathStyle: parse(env, 'S3_FORCE_PATH_STYLE', flag.default(true)),
+      checksums: parse(env, 'S3_CHECKSUMS', s3Checksums.default('when_supported')),
+    },
     backupStorage: parseS3(env, 'BACKUP_S3_'),
     stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
     razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),
     bodyLimitBytes: parse(env, 'BODY_LIMIT_BYTES', byteSize.default(1024 * 1024)),
+    mediaMaxBytes: parse(env, 'MEDIA_MAX_BYTES', byteSize.default(100 * 1024 * 1024)),
     securityContact: parse(
       env,
       'SECURITY_CONTACT',

@@ -3,6 +3,7 @@ import { Identity1795460000000 } from './1795460000000-identity';
 import { Invitations1795470000000 } from './1795470000000-invitations';
 import { AuditTrail1795480000000 } from './1795480000000-audit-trail';
 import { SupportGrants1795490000000 } from './1795490000000-support-grants';
+import { Inventory1795500000000 } from './1795500000000-inventory';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   Invitations1795470000000,
   AuditTrail1795480000000,
   SupportGrants1795490000000,
+  Inventory1795500000000,
 ];

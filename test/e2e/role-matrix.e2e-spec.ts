@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformOwners } from '@forecourt/auth';
 import { declaredPermission } from '@forecourt/authz';
-import { invitationTokenFor, SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
+import {
+  invitationTokenFor,
+  multipartFile,
+  SignInClient,
+  startTestApi,
+  TestApi,
+  TINY_PNG,
+} from '@forecourt/test-harness';
 
 /**
  * The role matrix walked through the real HTTP API, cell by cell, for every route that declares
@@ -52,6 +59,12 @@ const EVERY_MEMBER: Expected = {
   dealer_marketing: 200,
 };
 
+/** Vehicles and their media: managed by the admin and, in scope, a manager; read by everyone else in scope. */
+const MANAGES_INVENTORY: Expected = {
+  ...ADMIN_ONLY,
+  dealer_manager: 200,
+};
+
 interface Fixture {
   tenantA: string;
   tenantB: string;
@@ -61,7 +74,13 @@ interface Fixture {
   victimId: string;
 }
 
-type Request = { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; body?: object };
+type Request = {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  body?: object;
+  /** A raw body (a multipart upload) with its own headers, instead of JSON. */
+  raw?: { payload: Buffer; headers: Record<string, string> };
+};
 
 interface Case {
   /** `METHOD /path/:param`, exactly as the route is registered. */
@@ -247,6 +266,82 @@ const CASES: Case[] = [
     expected: { ...ADMIN_ONLY, platform_owner: 200, platform_support: 403 },
     foreign: { platform_owner: 200, platform_support: 403 },
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/vehicles',
+    request: (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/vehicles`,
+      body: newVehicleBody(f.storeIn),
+    }),
+    expected: MANAGES_INVENTORY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/vehicles',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/vehicles` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/vehicles/:vehicleId',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/vehicles/${await vehicleIn(f)}`,
+    }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/vehicles/:vehicleId',
+    request: async (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/vehicles/${await vehicleIn(f)}`,
+      body: { mileage: 1234 },
+    }),
+    expected: MANAGES_INVENTORY,
+  },
+  {
+    route: 'DELETE /v1/tenants/:tenantId/vehicles/:vehicleId',
+    request: async (f, tenant) => ({
+      method: 'DELETE',
+      url: `/v1/tenants/${tenant}/vehicles/${await vehicleIn(f)}`,
+    }),
+    expected: MANAGES_INVENTORY,
+    successStatus: 204,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/vehicles/:vehicleId/media',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/vehicles/${await vehicleIn(f)}/media`,
+      raw: multipartFile(TINY_PNG),
+    }),
+    expected: MANAGES_INVENTORY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/vehicles/:vehicleId/media',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/vehicles/${await vehicleIn(f)}/media`,
+    }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/vehicles/:vehicleId/media/:mediaId',
+    request: async (f, tenant) => {
+      const { vehicleId, mediaId } = await mediumIn(f);
+      return { method: 'GET', url: `/v1/tenants/${tenant}/vehicles/${vehicleId}/media/${mediaId}` };
+    },
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'DELETE /v1/tenants/:tenantId/vehicles/:vehicleId/media/:mediaId',
+    request: async (f, tenant) => {
+      const { vehicleId, mediaId } = await mediumIn(f);
+      return { method: 'DELETE', url: `/v1/tenants/${tenant}/vehicles/${vehicleId}/media/${mediaId}` };
+    },
+    expected: MANAGES_INVENTORY,
+    successStatus: 204,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -271,19 +366,58 @@ async function pendingGrant(f: Fixture): Promise<string> {
 }
 let requesterToken: string;
 
+/** VIN characters (no I, O, Q); European VINs carry no check digit, so any 14 of them follow `WVW`. */
+const VIN_CHARS = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789';
+function newVehicleBody(storeId: string) {
+  const tail = Array.from({ length: 14 }, () => VIN_CHARS[Math.floor(Math.random() * VIN_CHARS.length)]).join(
+    '',
+  );
+  return {
+    storeId,
+    vin: `WVW${tail}`,
+    year: 2020,
+    make: 'Volkswagen',
+    model: 'Golf',
+    mileage: 10,
+    priceMinor: 1_900_000,
+    currency: 'EUR',
+  };
+}
+
+/** A new vehicle of tenant A, in the store every dealer role has in scope (or in `store`). */
+async function vehicleIn(f: Fixture, store = f.storeIn): Promise<string> {
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/vehicles`,
+    body: newVehicleBody(store),
+  });
+  return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A new vehicle of tenant A with one photo. */
+async function mediumIn(f: Fixture, store = f.storeIn): Promise<{ vehicleId: string; mediaId: string }> {
+  const vehicleId = await vehicleIn(f, store);
+  const uploaded = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/vehicles/${vehicleId}/media`,
+    raw: multipartFile(TINY_PNG),
+  });
+  return { vehicleId, mediaId: (JSON.parse(uploaded.body) as { id: string }).id };
+}
+
 let api: TestApi;
 let client: SignInClient;
 let mailDir: string;
 const tokens = {} as Record<Role, string>;
 const fixture = { ids: {} } as Fixture;
 
-async function call(role: Role, request: { method: string; url: string; body?: object }) {
+async function call(role: Role, request: Omit<Request, 'method'> & { method: string }) {
   const token = tokens[role];
   const response = await api.app.inject({
     method: request.method as 'GET',
     url: request.url,
-    payload: request.body,
-    headers: { authorization: `Bearer ${token}` },
+    payload: request.raw?.payload ?? request.body,
+    headers: { ...request.raw?.headers, authorization: `Bearer ${token}` },
   });
   return { status: response.statusCode, body: response.body };
 }
@@ -424,6 +558,36 @@ describe('rows inside an allowed route', () => {
     );
     const self = await call('dealer_sales', { method: 'GET', url: `${url}/${fixture.ids.dealer_sales}` });
     expect(self.status).toBe(200);
+  });
+
+  it('a vehicle (and its media) in a store outside the scope is not there for a store-scoped role', async () => {
+    const { vehicleId, mediaId } = await mediumIn(fixture, fixture.storeOut);
+    const base = `/v1/tenants/${fixture.tenantA}/vehicles`;
+    for (const role of ['dealer_manager', 'dealer_sales', 'dealer_marketing'] as const) {
+      const statuses = [
+        (await call(role, { method: 'GET', url: `${base}/${vehicleId}` })).status,
+        (await call(role, { method: 'GET', url: `${base}/${vehicleId}/media` })).status,
+        (await call(role, { method: 'GET', url: `${base}/${vehicleId}/media/${mediaId}` })).status,
+      ];
+      expect({ role, statuses }).toEqual({ role, statuses: [404, 404, 404] });
+      expect(ids((await call(role, { method: 'GET', url: base })).body)).not.toContain(vehicleId);
+    }
+    const manager = [
+      (await call('dealer_manager', { method: 'PATCH', url: `${base}/${vehicleId}`, body: { mileage: 1 } }))
+        .status,
+      (await call('dealer_manager', { method: 'DELETE', url: `${base}/${vehicleId}/media/${mediaId}` }))
+        .status,
+      (
+        await call('dealer_manager', {
+          method: 'POST',
+          url: `${base}/${vehicleId}/media`,
+          raw: multipartFile(TINY_PNG),
+        })
+      ).status,
+      (await call('dealer_manager', { method: 'DELETE', url: `${base}/${vehicleId}` })).status,
+    ];
+    expect(manager).toEqual([404, 404, 404, 404]);
+    expect((await call('dealer_admin', { method: 'GET', url: `${base}/${vehicleId}` })).status).toBe(200);
   });
 
   it('a manager removed from a store loses its rows on the very next request', async () => {

@@ -128,6 +128,24 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
         storeId,
         storeNames[index],
       ]);
+      const vehicleId = newId();
+      await client.query(
+        `insert into vehicles (tenant_id, id, store_id, vin, year, make, model, mileage, price_minor, currency)
+         values ($1, $2, $3, $4, 2019, $5, 'Model', 1000, 1500000, 'USD')`,
+        [id, vehicleId, storeId, ['1M8GDM9AXKP042788', '1HGCM82633A004352'][index], `${tag}Make`],
+      );
+      await client.query(
+        `insert into vehicle_media (tenant_id, id, vehicle_id, store_id, object_key, kind, content_type, size, sha256)
+         values ($1, $2, $3, $4, $5, 'photo', 'image/jpeg', 1, $6)`,
+        [
+          id,
+          newId(),
+          vehicleId,
+          storeId,
+          `tenants/${id}/vehicles/${vehicleId}/media/${tag}`,
+          randomBytes(32),
+        ],
+      );
     }
   });
   const emails = [`admin.${tag}.${id.slice(-6)}@example.test`, `sales.${tag}.${id.slice(-6)}@example.test`];

@@ -93,9 +93,21 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A chain of `count` sealed events (the chain needs no tenant row: tamper tests own theirs). */
+/** A tenant of its own (its checkpoints are objects encrypted under its key, which needs the row). */
+async function newTenant(): Promise<string> {
+  const id = newId();
+  await inTenant(runtime, { tenantId: id }, (client) =>
+    client.query(`insert into tenants (id, slug, name) values ($1, $2, 'Chain Group')`, [
+      id,
+      `chain-${id.slice(-12)}`,
+    ]),
+  );
+  return id;
+}
+
+/** A chain of `count` sealed events in a tenant of its own. */
 async function chainOf(count: number): Promise<string> {
-  const chain = newId();
+  const chain = await newTenant();
   for (let index = 0; index < count; index++) {
     await trail.record(ctx(`req-${index}`), chain, {
       action: 'user.read',
@@ -271,6 +283,8 @@ describe('sealing', () => {
 describe('all or nothing', () => {
   it('a transaction that fails after its write leaves neither the write nor its event', async () => {
     const tenant = await seedTenant(runtime, 'failing');
+    // The seed's data key is random filler; checkpoints are encrypted under a real one, made on first use.
+    await admin.query('delete from tenant_keys where tenant_id = $1', [tenant.id]);
     const id = newId();
     await expect(
       transactions.run({ tenantId: tenant.id, stores: 'all' }, async (tx) => {
@@ -468,6 +482,8 @@ describe('chains', () => {
 
   it("a person's events reach the platform chain when no live tenant holds them", async () => {
     const tenant = await seedTenant(runtime, 'closing');
+    // The seed's data key is random filler; checkpoints are encrypted under a real one, made on first use.
+    await admin.query('delete from tenant_keys where tenant_id = $1', [tenant.id]);
     const person = tenant.userIds[0]!;
     const signIn = { action: 'auth.login.succeeded', subjectType: 'User' } as const;
     const chainsOf = async (requestId: string) =>

@@ -7,6 +7,7 @@ import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
 import { DatabaseModule } from '@forecourt/database';
+import { InventoryModule } from '@forecourt/inventory';
 import { OperationsModule } from '@forecourt/operations';
 import { TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
 import { MIGRATIONS } from '../../../migrations';
@@ -46,6 +47,7 @@ export class AppModule {
         AuditModule.forRoot({ jobs: true }),
         OperationsModule,
         TenantsModule,
+        InventoryModule,
         AuthModule,
         AuthzModule,
       ],

@@ -1,15 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
-import { ObjectStore } from '@forecourt/storage';
+import { type ObjectOwner, ObjectStore } from '@forecourt/storage';
 import { PLATFORM_CHAIN } from './audit-event';
 import { AuditSealer } from './audit-sealer';
 import { AuditSigningKey } from './audit-signing-key';
 import { type Checkpoint, signCheckpoint } from './checkpoint-note';
 
 /** Where a chain's checkpoints are kept outside the database. */
-export function checkpointFolder(chain: string): string {
-  return chain === PLATFORM_CHAIN ? 'platform/audit/checkpoints' : `tenants/${chain}/audit/checkpoints`;
+const CHECKPOINT_FOLDER = 'audit/checkpoints';
+
+/** Whose objects a chain's checkpoints are: the tenant's (under its key), or the platform's. */
+function ownerOf(chain: string): ObjectOwner {
+  return chain === PLATFORM_CHAIN ? 'platform' : { tenantId: chain };
 }
 
 /**
@@ -60,7 +63,8 @@ export class AuditCheckpoints {
     );
     // Outside first: a checkpoint the database holds always has its outside copy.
     await this.objects.put(
-      `${checkpointFolder(chain)}/${String(checkpoint.seq).padStart(16, '0')}-${checkpoint.keyId}.note`,
+      ownerOf(chain),
+      `${CHECKPOINT_FOLDER}/${String(checkpoint.seq).padStart(16, '0')}-${checkpoint.keyId}.note`,
       checkpoint.note,
     );
     await this.transactions.statement(
@@ -98,8 +102,8 @@ export class AuditCheckpoints {
       [chain],
     );
     const outside = await Promise.all(
-      (await this.objects.list(checkpointFolder(chain))).map(async (key) =>
-        (await this.objects.get(key))?.toString('utf8'),
+      (await this.objects.list(ownerOf(chain), CHECKPOINT_FOLDER)).map(async (path) =>
+        (await this.objects.get(ownerOf(chain), path))?.toString('utf8'),
       ),
     );
     return [

@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyServerOptions } from 'fastify';
@@ -39,6 +40,9 @@ export async function configureHttpPipeline(app: NestFastifyApplication): Promis
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
   await app.register(cookie);
+  // Uploads are read as streams by the routes that take them (`request.file()`), each with its own
+  // size limit; one file per request, no other parts.
+  await app.register(multipart, { limits: { files: 1, fields: 0, parts: 1, headerPairs: 50 } });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

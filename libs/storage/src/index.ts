@@ -1,2 +1,5 @@
-export { ObjectKeyError, ObjectStore } from './object-store';
+export { checkedKey, type ObjectDriver, ObjectKeyError } from './object-driver';
+export { LocalObjectDriver } from './local-driver';
+export { S3ObjectDriver, type S3DriverOptions } from './s3-driver';
+export { OBJECT_DRIVER, objectKeyOf, type ObjectOwner, ObjectStore, type StoredObject } from './object-store';
 export { StorageModule } from './storage.module';

@@ -1,66 +1,129 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { APP_CONFIG, type AppConfig } from '@forecourt/config';
+import { createHash } from 'node:crypto';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import {
+  DecryptionError,
+  KeyWrapper,
+  openingStream,
+  sealingStream,
+  type StreamKeyring,
+  TenantKeys,
+} from '@forecourt/crypto';
+import { TenantTransaction } from '@forecourt/database';
+import { checkedKey, type ObjectDriver } from './object-driver';
 
-/** Object keys: `/`-separated segments of letters, digits, `.`, `_`, `-`; no empty or dot-only segment. */
-const KEY = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+/** Injection token of the driver chosen from the configuration (local files or S3). */
+export const OBJECT_DRIVER = Symbol('OBJECT_DRIVER');
 
-export class ObjectKeyError extends Error {
-  constructor(key: string) {
-    super(`not a valid object key: ${JSON.stringify(key.slice(0, 200))}`);
-    this.name = 'ObjectKeyError';
-  }
+/** Whose object: a tenant's (under its data key) or the platform's (under the master key). */
+export type ObjectOwner = { tenantId: string } | 'platform';
+
+export interface StoredObject {
+  /** The full object key, `tenants/<tenantId>/<path>` or `platform/<path>`. */
+  key: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** SHA-256 of the plaintext, hex. */
+  sha256: string;
 }
 
-function checkedKey(key: string): string {
-  if (!KEY.test(key)) throw new ObjectKeyError(key);
-  return key;
+/** The key of `path` in `owner`'s part of the store: every tenant object lives under its tenant. */
+export function objectKeyOf(owner: ObjectOwner, path: string): string {
+  return checkedKey(owner === 'platform' ? `platform/${path}` : `tenants/${owner.tenantId}/${path}`);
 }
 
 /**
- * Objects kept outside the database, under `DATA_DIR/objects` (the S3-compatible driver and
- * encryption of tenant files arrive with inventory media). A write is atomic: the object appears
- * whole or not at all.
+ * Objects outside the database, encrypted before they leave the process: each one in the
+ * chunked STREAM format of `libs/crypto` under a fresh key, wrapped by its tenant's data key (or
+ * by the master key for platform objects) and bound to the object's key, so bytes copied to
+ * another key or tenant do not open. Bodies stream through: a large file never sits in memory.
  */
 @Injectable()
 export class ObjectStore {
-  private readonly root: string;
+  constructor(
+    @Inject(OBJECT_DRIVER) private readonly driver: ObjectDriver,
+    private readonly wrapper: KeyWrapper,
+    private readonly tenantKeys: TenantKeys,
+    private readonly transactions: TenantTransaction,
+  ) {}
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.root = join(config.dataDir, 'objects');
+  get driverKind(): ObjectDriver['kind'] {
+    return this.driver.kind;
   }
 
-  async put(key: string, body: Buffer | string): Promise<void> {
-    const path = join(this.root, checkedKey(key));
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${randomBytes(6).toString('hex')}.partial`;
-    await writeFile(temporary, body, { mode: 0o600 });
-    await rename(temporary, path);
+  /**
+   * Encrypts and stores `body` at `path`. Resolves once the object is stored whole; if `body`
+   * fails midway (too large, wrong type, client gone) it rejects and leaves no object.
+   */
+  async put(owner: ObjectOwner, path: string, body: Readable | Buffer | string): Promise<StoredObject> {
+    const key = objectKeyOf(owner, path);
+    const hash = createHash('sha256');
+    let size = 0;
+    const measuring = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = body instanceof Readable ? body : Readable.from([Buffer.from(body)]);
+    // An error anywhere destroys the whole chain, so the driver sees it and keeps nothing.
+    const sealed = pipeline(source, measuring, sealingStream(this.keyringOf(owner), key), () => undefined);
+    await this.driver.write(key, sealed);
+    return { key, size, sha256: hash.digest('hex') };
   }
 
-  /** The object's bytes, or null when there is none. */
-  async get(key: string): Promise<Buffer | null> {
-    try {
-      return await readFile(join(this.root, checkedKey(key)));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
+  /** The decrypted bytes as a stream (each chunk authenticated before it is passed on), or null. */
+  async open(owner: ObjectOwner, path: string): Promise<Readable | null> {
+    const key = objectKeyOf(owner, path);
+    const raw = await this.driver.read(key);
+    if (!raw) return null;
+    return pipeline(raw, openingStream(this.keyringOf(owner), key), () => undefined);
+  }
+
+  /** A small object's whole plaintext, or null. */
+  async get(owner: ObjectOwner, path: string): Promise<Buffer | null> {
+    const stream = await this.open(owner, path);
+    return stream ? buffer(stream) : null;
+  }
+
+  async delete(owner: ObjectOwner, path: string): Promise<void> {
+    await this.driver.delete(objectKeyOf(owner, path));
+  }
+
+  /** Paths (relative to the owner, like those given to `put`) under `folder`, sorted. */
+  async list(owner: ObjectOwner, folder: string): Promise<string[]> {
+    const root = objectKeyOf(owner, folder).slice(0, -folder.length);
+    return (await this.driver.list(objectKeyOf(owner, folder))).map((key) => key.slice(root.length));
+  }
+
+  private keyringOf(owner: ObjectOwner): StreamKeyring {
+    if (owner === 'platform') {
+      return {
+        wrap: (streamKey, context) =>
+          Promise.resolve({ keyId: 'master', wrapped: this.wrapper.wrap(streamKey, `stream:${context}`) }),
+        unwrap: (keyId, wrapped, context) =>
+          keyId === 'master'
+            ? Promise.resolve(this.wrapper.unwrapBytes(wrapped, `stream:${context}`))
+            : Promise.reject(new DecryptionError()),
+      };
     }
-  }
-
-  /** Keys directly under `prefix` (a folder-like key ending without `/`), sorted. */
-  async list(prefix: string): Promise<string[]> {
-    try {
-      const names = await readdir(join(this.root, checkedKey(prefix)), { withFileTypes: true });
-      return names
-        .filter((entry) => entry.isFile() && !entry.name.endsWith('.partial'))
-        .map((entry) => `${prefix}/${entry.name}`)
-        .sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    // The wrapped key names the tenant key it was sealed with (see TenantKeys.seal); opening it
+    // in the tenant's own transaction means another tenant's key is never even readable.
+    const scope = { tenantId: owner.tenantId, stores: [] };
+    const keyId = `tenant:${owner.tenantId}`;
+    return {
+      wrap: async (streamKey, context) => ({
+        keyId,
+        wrapped: await this.transactions.run(scope, (tx) =>
+          this.tenantKeys.seal(tx, streamKey, `stream:${context}`),
+        ),
+      }),
+      unwrap: async (id, wrapped, context) => {
+        if (id !== keyId) throw new DecryptionError();
+        return this.transactions.run(scope, (tx) => this.tenantKeys.open(tx, wrapped, `stream:${context}`));
+      },
+    };
   }
 }

@@ -9,6 +9,8 @@ export { Store } from './store.entity';
 export { TenantDirectory, type TenantDirectoryEntry } from './tenant-directory';
 export { Tenant, type TenantStatus } from './tenant.entity';
 export { TenantsModule } from './tenants.module';
+export { Guarded } from './guarded';
+export { ListQueryDto } from './tenant.dto';
 export { type PlatformRole, User } from './user.entity';
 
 /** The entities this library maps, for the runtime data source. */

@@ -1,0 +1,34 @@
+import type { FastifyRequest } from 'fastify';
+import { PassThrough, pipeline } from 'node:stream';
+import { InventoryError, InventoryErrorCode } from './inventory-error';
+import type { MediaUpload } from './vehicle-media.service';
+
+/**
+ * The one file of a multipart upload (field `file`), as a stream that fails — rather than ends
+ * short — when the file grows past `maxBytes`, so storage never keeps a cut-off file.
+ */
+export async function uploadOf(request: FastifyRequest, maxBytes: number): Promise<MediaUpload> {
+  if (!request.isMultipart()) {
+    throw new InventoryError(
+      InventoryErrorCode.NotMultipart,
+      'file: send the file as multipart/form-data, in the field "file"',
+    );
+  }
+  const part = await request.file({ limits: { fileSize: maxBytes } });
+  if (!part || part.fieldname !== 'file') {
+    part?.file.resume();
+    throw new InventoryError(InventoryErrorCode.FileMissing, 'file: the multipart field "file" is missing');
+  }
+  const limited = new PassThrough();
+  // busboy stops at the limit and ends the stream as if the file were complete: turn that into an error.
+  part.file.on('limit', () =>
+    limited.destroy(
+      new InventoryError(
+        InventoryErrorCode.FileTooLarge,
+        `file: larger than the ${maxBytes} bytes a medium may have`,
+      ),
+    ),
+  );
+  pipeline(part.file, limited, () => undefined);
+  return { file: limited, fileName: part.filename || null };
+}
