@@ -96,7 +96,14 @@ describe('loadConfig', () => {
     expect(loadConfig({}, '/srv/forecourt')).toMatchObject({
       objectStorageOptions: { forcePathStyle: true, checksums: 'when_supported' },
       mediaMaxBytes: 104857600,
+      mediaLinkSeconds: 300,
     });
+  });
+
+  it('keeps signed media links short: MEDIA_LINK_SECONDS at most an hour', () => {
+    expect(loadConfig({ MEDIA_LINK_SECONDS: '60' }).mediaLinkSeconds).toBe(60);
+    expect(configError({ MEDIA_LINK_SECONDS: '3601' }).variable).toBe('MEDIA_LINK_SECONDS');
+    expect(configError({ MEDIA_LINK_SECONDS: '0' }).variable).toBe('MEDIA_LINK_SECONDS');
   });
 
   it('reads S3_FORCE_PATH_STYLE, S3_CHECKSUMS and MEDIA_MAX_BYTES', () => {

@@ -41,6 +41,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** Largest accepted media upload (a photo or document of a vehicle). */
   mediaMaxBytes: number;
+  /** How long a signed media download link works (the API issues them on request). */
+  mediaLinkSeconds: number;
   /** The `Contact:` of `/.well-known/security.txt` (a mailto: or https: URI). */
   securityContact: string;
   /** How often the audit sealer numbers and chains new events (the tamper-evidence window). */
@@ -198,6 +200,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),
     bodyLimitBytes: parse(env, 'BODY_LIMIT_BYTES', byteSize.default(1024 * 1024)),
     mediaMaxBytes: parse(env, 'MEDIA_MAX_BYTES', byteSize.default(100 * 1024 * 1024)),
+    mediaLinkSeconds: parse(
+      env,
+      'MEDIA_LINK_SECONDS',
+      positiveInt('seconds').max(3600, 'must be at most 3600 seconds (an hour)').default(300),
+    ),
     securityContact: parse(
       env,
       'SECURITY_CONTACT',

@@ -39,7 +39,9 @@ export class Inventory1795500000000 implements MigrationInterface {
       )`);
     // A VIN names one car: once per tenant among the vehicles not sold (a car sold and bought
     // back is a new stock entry).
-    await db.query(`create unique index vehicles_vin_unsold on vehicles (tenant_id, vin) where status <> 'sold'`);
+    await db.query(
+      `create unique index vehicles_vin_unsold on vehicles (tenant_id, vin) where status <> 'sold'`,
+    );
     // Keyset pagination runs in id order within each filter.
     await db.query(`create index vehicles_by_store on vehicles (tenant_id, store_id, id)`);
     await db.query(`create index vehicles_by_status on vehicles (tenant_id, status, id)`);

@@ -1,6 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -392,6 +392,19 @@ describe('tampering as the database owner', () => {
     const offline = await verifyOffline(chain);
     expect(offline.jsonl).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
     expect(offline.csv).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
+  });
+
+  it('keeps the outside copies encrypted under the tenant key, and skips one that does not open', async () => {
+    const chain = await chainOf(4);
+    const checkpoint = (await checkpoints.checkpoint(chain))!;
+    const folder = join(dataDir, 'objects', 'tenants', chain, 'audit', 'checkpoints');
+    const [file] = readdirSync(folder);
+    const atRest = readFileSync(join(folder, file!));
+    expect(atRest.subarray(0, 4).toString()).toBe('FCS1');
+    expect(atRest.includes(Buffer.from(checkpoint.hash))).toBe(false);
+    expect(atRest.includes(Buffer.from(Buffer.from(checkpoint.hash, 'hex').toString('base64')))).toBe(false);
+    writeFileSync(join(folder, '0000000000000001-legacy.note'), checkpoint.note);
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 4, checkpointsChecked: 1 });
   });
 
   it('changing one field of one event is found at that event', async () => {

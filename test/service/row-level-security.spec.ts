@@ -243,6 +243,46 @@ describe('store scope', () => {
     expect(await storesSeen([a.storeIds[0], b.storeIds[0]])).toEqual([a.storeIds[0]]);
   });
 
+  it('hides the rows of every store-owned table (found from the catalog) outside the scope', async () => {
+    const { rows: tables } = await admin.query<{ table: string }>(
+      `select c.relname as table from pg_attribute a join pg_class c on c.oid = a.attrelid
+        where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and a.attname = 'store_id' and not a.attisdropped
+          -- an audit event only names the store it concerns: the trail is walled by tenant (and read by admins)
+          and c.relname <> 'audit_events'
+        order by 1`,
+    );
+    expect(tables.map((t) => t.table)).toEqual(expect.arrayContaining(['vehicle_media', 'vehicles']));
+    for (const { table } of tables) {
+      const seen = (stores: 'all' | string[]) =>
+        inTenant(runtime, { tenantId: a.id, stores }, async (client) =>
+          (
+            await client.query<{ store_id: string }>(`select distinct store_id from ${table} order by 1`)
+          ).rows.map((row) => row.store_id),
+        );
+      expect({ table, seen: await seen('all') }).toEqual({ table, seen: [...a.storeIds].sort() });
+      expect({ table, seen: await seen([a.storeIds[0]]) }).toEqual({ table, seen: [a.storeIds[0]] });
+      expect({ table, seen: await seen([]) }).toEqual({ table, seen: [] });
+    }
+  });
+
+  it('refuses to create or move a vehicle into a store outside the scope', async () => {
+    const scoped = { tenantId: a.id, stores: [a.storeIds[0]] };
+    await expect(
+      inTenant(runtime, scoped, (client) =>
+        client.query(
+          `insert into vehicles (tenant_id, id, store_id, vin, year, make, model, mileage, price_minor, currency)
+           values ($1, $2, $3, 'WVWZZZ1JZXW000001', 2020, 'VW', 'Golf', 1, 1, 'EUR')`,
+          [a.id, newId(), a.storeIds[1]],
+        ),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      inTenant(runtime, scoped, (client) =>
+        client.query('update vehicles set store_id = $2 where tenant_id = $1', [a.id, a.storeIds[1]]),
+      ),
+    ).rejects.toThrow(/row-level security/);
+  });
+
   it('refuses to create a store outside the scope', async () => {
     await expect(
       inTenant(runtime, { tenantId: a.id, stores: [a.storeIds[0]] }, (client) =>

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { DecryptionError } from '@forecourt/crypto';
 import { newId } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import { type ObjectOwner, ObjectStore } from '@forecourt/storage';
@@ -23,6 +24,8 @@ function ownerOf(chain: string): ObjectOwner {
  */
 @Injectable()
 export class AuditCheckpoints {
+  private readonly log = new Logger(AuditCheckpoints.name);
+
   constructor(
     private readonly transactions: TenantTransaction,
     private readonly signingKey: AuditSigningKey,
@@ -102,9 +105,17 @@ export class AuditCheckpoints {
       [chain],
     );
     const outside = await Promise.all(
-      (await this.objects.list(ownerOf(chain), CHECKPOINT_FOLDER)).map(async (path) =>
-        (await this.objects.get(ownerOf(chain), path))?.toString('utf8'),
-      ),
+      (await this.objects.list(ownerOf(chain), CHECKPOINT_FOLDER)).map(async (path) => {
+        try {
+          return (await this.objects.get(ownerOf(chain), path))?.toString('utf8');
+        } catch (error) {
+          // An outside copy that does not open (damaged, or written before objects were
+          // encrypted) witnesses nothing; the others and the database's copies still count.
+          if (!(error instanceof DecryptionError)) throw error;
+          this.log.warn(`audit checkpoint object ${path} of chain ${chain} does not open; skipped`);
+          return undefined;
+        }
+      }),
     );
     return [
       ...new Set([...rows.map((row) => row.note), ...outside.filter((note): note is string => !!note)]),

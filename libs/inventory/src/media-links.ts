@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { KeyStore } from '@forecourt/auth';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { isUuid } from '@forecourt/core';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 
@@ -10,9 +11,6 @@ export interface MediaLinkGrant {
   issuerId: string;
 }
 
-/** How long a link works: long enough for a browser or a mail client to fetch it, no longer. */
-export const MEDIA_LINK_SECONDS = 300;
-
 /**
  * Short-lived download links: `<keyId>.<tenantId>.<mediaId>.<issuerId>.<expires>.<mac>`, the MAC
  * by the identity HMAC ring (so rotation and retirement apply) over a message that starts with
@@ -22,10 +20,13 @@ export const MEDIA_LINK_SECONDS = 300;
  */
 @Injectable()
 export class MediaLinks {
-  constructor(private readonly keys: KeyStore) {}
+  constructor(
+    private readonly keys: KeyStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   issue(grant: MediaLinkGrant, now = Date.now()): { url: string; expiresAt: string } {
-    const expires = Math.floor(now / 1000) + MEDIA_LINK_SECONDS;
+    const expires = Math.floor(now / 1000) + this.config.mediaLinkSeconds;
     const keyId = this.keys.ring.currentKeyId;
     const fields = `${keyId}.${grant.tenantId}.${grant.mediaId}.${grant.issuerId}.${expires}`;
     const mac = this.keys.ring.sign(Buffer.from(`media-link.${fields}`)).mac.toString('base64url');

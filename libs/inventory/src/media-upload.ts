@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import { PassThrough, pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 import type { MediaUpload } from './vehicle-media.service';
 
 /**
  * The one file of a multipart upload (field `file`), as a stream that fails — rather than ends
- * short — when the file grows past `maxBytes`, so storage never keeps a cut-off file.
+ * short — when the file is larger than `maxBytes`, so storage never keeps a cut-off file.
  */
 export async function uploadOf(request: FastifyRequest, maxBytes: number): Promise<MediaUpload> {
   if (!request.isMultipart()) {
@@ -19,16 +19,24 @@ export async function uploadOf(request: FastifyRequest, maxBytes: number): Promi
     part?.file.resume();
     throw new InventoryError(InventoryErrorCode.FileMissing, 'file: the multipart field "file" is missing');
   }
-  const limited = new PassThrough();
-  // busboy stops at the limit and ends the stream as if the file were complete: turn that into an error.
-  part.file.on('limit', () =>
-    limited.destroy(
-      new InventoryError(
-        InventoryErrorCode.FileTooLarge,
-        `file: larger than the ${maxBytes} bytes a medium may have`,
-      ),
-    ),
-  );
-  pipeline(part.file, limited, () => undefined);
+  const source = part.file;
+  // busboy stops at the limit and ends the stream as if the file were complete (its 'limit' event
+  // may fire before anyone listens): check before passing the end on, so storage never completes.
+  const limited = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      done(null, chunk);
+    },
+    flush(done) {
+      done(
+        source.truncated
+          ? new InventoryError(
+              InventoryErrorCode.FileTooLarge,
+              `file: larger than the ${maxBytes} bytes a medium may have`,
+            )
+          : null,
+      );
+    },
+  });
+  pipeline(source, limited, () => undefined);
   return { file: limited, fileName: part.filename || null };
 }

@@ -21,10 +21,10 @@ export interface S3DriverOptions {
   checksums: 'when_supported' | 'when_required';
 }
 
-/** S3's smallest part is 5 MiB; 8 MiB keeps a 100 MiB upload to 13 parts. */
-const PART_SIZE = 8 * 1024 * 1024;
-/** Parts in flight per upload: bounds the memory of one upload to about 3 × PART_SIZE. */
-const PARTS_IN_FLIGHT = 3;
+/** S3's smallest part: what an upload holds in memory per part, so the smaller the flatter. */
+const PART_SIZE = 5 * 1024 * 1024;
+/** Parts in flight per upload: bounds the memory of one upload to about 3 × PART_SIZE (one filling). */
+const PARTS_IN_FLIGHT = 1;
 
 function isNoSuchKey(error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
