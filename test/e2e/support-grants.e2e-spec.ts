@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PlatformOwners } from '@forecourt/auth';
-import { invitationTokenFor, SignInClient, startTestApi, TestApi } from '@forecourt/test-harness';
+import {
+  invitationTokenFor,
+  multipartFile,
+  SignInClient,
+  startTestApi,
+  TestApi,
+  TINY_PNG,
+} from '@forecourt/test-harness';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -27,7 +34,9 @@ async function call(method: 'GET' | 'POST' | 'DELETE', url: string, token: strin
     status: response.statusCode,
     requestId: String(response.headers['x-request-id']),
     text: response.body,
-    body: (response.body ? JSON.parse(response.body) : null) as Record<string, unknown>,
+    body: (String(response.headers['content-type']).includes('json')
+      ? JSON.parse(response.body)
+      : null) as Record<string, unknown>,
   };
 }
 
@@ -162,6 +171,49 @@ describe('a support grant', () => {
       status: string;
     }[];
     expect(revoked.find((grant) => grant.id === id)?.status).toBe('revoked');
+  });
+
+  it('a read grant opens the inventory for reading, its media included, and nothing more', async () => {
+    const store = await call('POST', `/v1/tenants/${tenantId}/stores`, dealerAdmin, { name: 'Grant Motors' });
+    const vehicles = `/v1/tenants/${tenantId}/vehicles`;
+    const vehicle = await call('POST', vehicles, dealerAdmin, {
+      storeId: store.body.id,
+      vin: '1HGCM82633A004352',
+      year: 2003,
+      make: 'Honda',
+      model: 'Accord',
+      mileage: 150_000,
+      priceMinor: 350_000,
+      currency: 'USD',
+    });
+    const vehicleId = vehicle.body.id as string;
+    const upload = multipartFile(TINY_PNG);
+    const medium = await api.app.inject({
+      method: 'POST',
+      url: `${vehicles}/${vehicleId}/media`,
+      payload: upload.payload,
+      headers: { ...upload.headers, authorization: `Bearer ${dealerAdmin}` },
+    });
+    const mediaUrl = `${vehicles}/${vehicleId}/media/${medium.json<{ id: string }>().id}`;
+    expect((await call('GET', vehicles, support)).status).toBe(404);
+
+    const id = await requestGrant('read');
+    await call('POST', `/v1/tenants/${tenantId}/support-grants/${id}/approve`, dealerAdmin);
+    const listed = await call('GET', vehicles, support);
+    expect(listed.status).toBe(200);
+    expect((listed.body.data as { id: string }[]).map((row) => row.id)).toContain(vehicleId);
+    const downloaded = await call('GET', mediaUrl, support);
+    expect(downloaded.status).toBe(200);
+    const { rows } = await admin.query<{ action: string; support_grant_id: string }>(
+      'select action, support_grant_id from audit_events where tenant_id = $1 and request_id = $2',
+      [tenantId, downloaded.requestId],
+    );
+    expect(rows).toEqual([{ action: 'vehicle_media.download', support_grant_id: id }]);
+    expect((await call('POST', vehicles, support, { storeId: store.body.id })).status).toBe(403);
+    expect((await call('DELETE', `${vehicles}/${vehicleId}`, support)).status).toBe(403);
+    expect((await call('DELETE', mediaUrl, support)).status).toBe(403);
+    await call('DELETE', `/v1/tenants/${tenantId}/support-grants/${id}`, dealerAdmin);
+    expect((await call('GET', vehicles, support)).status).toBe(404);
   });
 
   it('expires by itself', async () => {
