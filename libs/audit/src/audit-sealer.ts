@@ -51,8 +51,10 @@ export class AuditSealer {
           [chain],
         );
         const pending = await tx.query<EventRow>(
+          // The table's columns, not the output's text `at`: so the unsealed index hands over the
+          // first batch instead of the whole backlog being read and sorted.
           `select ${EVENT_COLUMNS} from audit_events where tenant_id = $1 and seq is null
-            order by at, id limit $2`,
+            order by audit_events.at, audit_events.id limit $2`,
           [chain, SEAL_BATCH],
         );
         if (pending.rows.length === 0) return 0;
@@ -61,7 +63,7 @@ export class AuditSealer {
         await tx.query(
           `update audit_events e set seq = s.seq, prev_hash = decode(s.prev_hash, 'hex'), hash = decode(s.hash, 'hex')
             from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[]) as s(id, seq, prev_hash, hash)
-           where e.tenant_id = $1 and e.id = s.id and e.seq is null`,
+           where e.tenant_id = $1 and e.id = s.id and e.id = any($2::uuid[]) and e.seq is null`,
           [
             chain,
             events.map((event) => event.id),
