@@ -4,15 +4,15 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Inventory: vehicles of a store and their media (photos, documents). Both are store-scoped in
  * row-level security; a medium carries its vehicle's store (kept equal by the composite foreign
  * key, which follows a vehicle moved to another store), so the store wall needs no join. Every
- * list filter has an index leading with tenant_id; free text uses trigrams (`pg_trgm`) with the
- * tenant in the same GIN index (`btree_gin`), both trusted extensions the schema owner may create.
+ * list filter has an index leading with tenant_id that the runtime role can use under row-level
+ * security: there, only conditions built from LEAKPROOF operators reach an index, which rules
+ * out `lower(column)`, LIKE and trigram matching. So the case-insensitive keys are stored
+ * (generated columns) and compared with `=` and the pattern range operators `~>=~`/`~<~`.
  */
 export class Inventory1795500000000 implements MigrationInterface {
   name = 'Inventory1795500000000';
 
   async up(db: QueryRunner): Promise<void> {
-    await db.query(`create extension if not exists pg_trgm`);
-    await db.query(`create extension if not exists btree_gin`);
     await db.query(`
       create table vehicles (
         tenant_id uuid not null references tenants (id),
@@ -31,7 +31,9 @@ export class Inventory1795500000000 implements MigrationInterface {
         sold_at date,
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now(),
-        search text generated always as (lower(vin || ' ' || make || ' ' || model)) stored,
+        make_key text generated always as (lower(make)) stored,
+        model_key text generated always as (lower(model)) stored,
+        vin_reversed text generated always as (reverse(vin)) stored,
         primary key (tenant_id, id),
         unique (tenant_id, id, store_id),
         foreign key (tenant_id, store_id) references stores (tenant_id, id),
@@ -45,11 +47,19 @@ export class Inventory1795500000000 implements MigrationInterface {
     // Keyset pagination runs in id order within each filter.
     await db.query(`create index vehicles_by_store on vehicles (tenant_id, store_id, id)`);
     await db.query(`create index vehicles_by_status on vehicles (tenant_id, status, id)`);
-    await db.query(`create index vehicles_by_make on vehicles (tenant_id, lower(make), lower(model), id)`);
-    await db.query(`create index vehicles_by_model on vehicles (tenant_id, lower(model), id)`);
+    // text_pattern_ops: equality, and prefix ranges whatever the database's collation.
+    await db.query(
+      `create index vehicles_by_make on vehicles (tenant_id, make_key text_pattern_ops, model_key text_pattern_ops, id)`,
+    );
+    await db.query(`create index vehicles_by_model on vehicles (tenant_id, model_key text_pattern_ops, id)`);
     await db.query(`create index vehicles_by_year on vehicles (tenant_id, year, id)`);
     await db.query(`create index vehicles_by_price on vehicles (tenant_id, price_minor, id)`);
-    await db.query(`create index vehicles_text on vehicles using gin (tenant_id, search gin_trgm_ops)`);
+    // Free text: the start of the VIN, make or model, or the end of the VIN (dealers quote the last digits).
+    await db.query(`create index vehicles_by_vin on vehicles (tenant_id, vin text_pattern_ops)`);
+    await db.query(`create index vehicles_by_vin_end on vehicles (tenant_id, vin_reversed text_pattern_ops)`);
+    // A store belongs to one tenant: without this the planner multiplies the two selectivities and
+    // expects a store's vehicles to be a handful, then sorts them all instead of walking the index.
+    await db.query(`create statistics vehicles_tenant_store (dependencies) on tenant_id, store_id from vehicles`);
 
     await db.query(`
       create table vehicle_media (
@@ -89,10 +99,51 @@ export class Inventory1795500000000 implements MigrationInterface {
           with check ((select app.all_stores_in_scope()) or store_id = any ((select app.scoped_store_ids())::uuid[]))`);
     }
     await db.query(`grant select, insert, update, delete on vehicles to forecourt_runtime`);
+
+    // Objects to remove from object storage. A deletion is written in the transaction that drops
+    // the rows owning the object, so it survives a crash between the commit and the removal; an
+    // upload writes one (due a day later) before its object exists and drops it in the
+    // transaction that records the object, so an upload cut off midway is cleaned up as well.
+    await db.query(`
+      create table object_deletions (
+        tenant_id uuid not null references tenants (id),
+        object_key text not null check (object_key like 'tenants/' || tenant_id || '/%'),
+        not_before timestamptz not null default now(),
+        primary key (tenant_id, object_key)
+      )`);
+    await db.query(`create index object_deletions_due on object_deletions (not_before)`);
+    await db.query(`alter table object_deletions enable row level security`);
+    await db.query(`alter table object_deletions force row level security`);
+    for (const kind of ['permissive', 'restrictive']) {
+      await db.query(`
+        create policy tenant_${kind === 'permissive' ? 'access' : 'isolation'} on object_deletions as ${kind}
+          for all to forecourt_runtime
+          using (tenant_id = (select app.current_tenant_id()))
+          with check (tenant_id = (select app.current_tenant_id()))`);
+    }
+    await db.query(`grant select, insert, update, delete on object_deletions to forecourt_runtime`);
+    // The sweeper's view across tenants: which deletions are due, and nothing else. The function
+    // runs as the owner, whom forced row-level security binds too: this policy lets the owner read.
+    await db.query(
+      `create policy due_deletions_lookup on object_deletions as permissive for select to current_user using (true)`,
+    );
+    await db.query(`
+      create function app.due_object_deletions(max_rows integer)
+        returns table (tenant_id uuid, object_key text)
+        language sql stable security definer
+        set search_path = pg_catalog, pg_temp
+        as $$
+          select d.tenant_id, d.object_key from public.object_deletions d
+          where d.not_before <= now() order by d.not_before limit max_rows
+        $$`);
+    await db.query(`revoke all on function app.due_object_deletions(integer) from public`);
+    await db.query(`grant execute on function app.due_object_deletions(integer) to forecourt_runtime`);
     await db.query(`grant select, insert, delete on vehicle_media to forecourt_runtime`);
   }
 
   async down(db: QueryRunner): Promise<void> {
+    await db.query(`drop function app.due_object_deletions(integer)`);
+    await db.query(`drop table object_deletions`);
     await db.query(`drop table vehicle_media`);
     await db.query(`drop table vehicles`);
   }

@@ -8,7 +8,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Pool } from 'pg';
 import { loadConfig } from '@forecourt/config';
-import { objectDriverFor, type ObjectDriver, ObjectStore, S3ObjectDriver } from '@forecourt/storage';
+import { newId } from '@forecourt/core';
+import {
+  ObjectDeletions,
+  objectDriverFor,
+  type ObjectDriver,
+  ObjectStore,
+  S3ObjectDriver,
+} from '@forecourt/storage';
 import {
   createGroup,
   type Group,
@@ -115,6 +122,14 @@ describe.each<Driver>(['local', 's3'])('vehicle media on the %s driver', (driver
       `/vehicles/${vehicleId}/media`,
       multipartFile(bytes, { contentType, fileName: 'file.bin' }),
     );
+  }
+
+  async function pendingDeletions(vehicleId: string) {
+    const { rows } = await admin.query<{ object_key: string }>(
+      'select object_key from object_deletions where object_key like $1',
+      [`%/vehicles/${vehicleId}/%`],
+    );
+    return rows;
   }
 
   async function eventsOf(tenantId: string, requestId: string) {
@@ -352,6 +367,7 @@ describe.each<Driver>(['local', 's3'])('vehicle media on the %s driver', (driver
       [a.tenantId, vehicleId],
     );
     expect(rows).toEqual([]);
+    expect(await pendingDeletions(vehicleId)).toEqual([]); // the upload's reservation went with it
   });
 
   it('refuses a request that is not multipart, or has no file field, by name', async () => {
@@ -424,9 +440,45 @@ describe.each<Driver>(['local', 's3'])('vehicle media on the %s driver', (driver
       expect(deleted.status).toBe(204);
       expect((await follow(url)).statusCode).toBe(404);
       expect(await raw.list(`tenants/${a.tenantId}/vehicles/${vehicleId}`)).toEqual([]);
+      expect(await pendingDeletions(vehicleId)).toEqual([]); // carried out, nothing left for the sweep
       const [event] = await eventsOf(a.tenantId, deleted.requestId);
       expect(event).toMatchObject({ action: 'vehicle.delete', subject_id: vehicleId });
     });
+  });
+
+  it('removes by the sweep what a crash left: a deletion not carried out, an upload never recorded', async () => {
+    const deletions = api.app.get(ObjectDeletions);
+    // A crash right after a vehicle's deletion committed: the rows are gone, the object and the
+    // recorded deletion remain.
+    const leftKey = `tenants/${a.tenantId}/vehicles/${newId()}/media/${newId()}`;
+    await raw.write(leftKey, Readable.from([Buffer.from('ciphertext')]));
+    await admin.query('insert into object_deletions (tenant_id, object_key) values ($1, $2)', [
+      a.tenantId,
+      leftKey,
+    ]);
+    // An upload cut off after its object was written, before its row: reserved, never claimed.
+    const abandonedKey = `tenants/${a.tenantId}/vehicles/${newId()}/media/${newId()}`;
+    await deletions.reserve(a.tenantId, abandonedKey);
+    await raw.write(abandonedKey, Readable.from([Buffer.from('ciphertext')]));
+    // A medium recorded normally keeps its object.
+    const vehicleId = await newVehicle(a);
+    const kept = await upload(a, vehicleId, TINY_PNG, 'image/png');
+    const keptKey = `tenants/${a.tenantId}/vehicles/${vehicleId}/media/${String(kept.body.id)}`;
+
+    await deletions.sweep();
+    expect(await raw.read(leftKey)).toBeNull();
+    expect(await raw.read(abandonedKey)).not.toBeNull(); // still within the upload's grace
+    await admin.query(
+      `update object_deletions set not_before = now() - interval '1 second' where object_key = $1`,
+      [abandonedKey],
+    );
+    await deletions.sweep();
+    expect(await raw.read(abandonedKey)).toBeNull();
+    expect(await raw.read(keptKey)).not.toBeNull();
+    const { rows } = await admin.query('select object_key from object_deletions where object_key = any($1)', [
+      [leftKey, abandonedKey, keptKey],
+    ]);
+    expect(rows).toEqual([]);
   });
 
   it('lets tenant B read nothing of A’s media, by id or through its own tenant', async () => {

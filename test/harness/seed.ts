@@ -146,6 +146,10 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
           randomBytes(32),
         ],
       );
+      await client.query('insert into object_deletions (tenant_id, object_key) values ($1, $2)', [
+        id,
+        `tenants/${id}/vehicles/${vehicleId}/media/${tag}-gone`,
+      ]);
     }
   });
   const emails = [`admin.${tag}.${id.slice(-6)}@example.test`, `sales.${tag}.${id.slice(-6)}@example.test`];

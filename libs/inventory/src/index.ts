@@ -3,3 +3,4 @@ export { InventoryError, InventoryErrorCode } from './inventory-error';
 export { MEDIA_TYPES, type MediaType, mediaTypeOf } from './media-type';
 export { VEHICLE_STATUSES, type VehicleStatus } from './vehicle-status';
 export { checkDigitOf, normaliseVin, vinProblem } from './vin';
+export { vehicleListQuery } from './vehicles.service';

@@ -6,7 +6,7 @@ import { type AppAbility, RowPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { newId, type RequestContext } from '@forecourt/core';
 import { tenantScopeOf, TenantTransaction } from '@forecourt/database';
-import { ObjectStore } from '@forecourt/storage';
+import { ObjectDeletions, objectKeyOf, ObjectStore } from '@forecourt/storage';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 import { MediaLinks } from './media-links';
 import { MEDIA_SNIFF_BYTES, mediaKindOf, type MediaType, mediaTypeOf } from './media-type';
@@ -49,6 +49,8 @@ interface MediaRow extends VehicleMediaDto {
 /**
  * Photos and documents of a vehicle. Their bytes are encrypted under the tenant's key by the
  * object store; their rows (type, size, SHA-256, object key) live with the vehicle, in its store.
+ * An object's key is reserved for deletion before it is written and claimed with its row, so an
+ * object no row owns does not outlive a failed or cut-off upload (see `ObjectDeletions`).
  * Uploads and downloads are audited; a download's event is durable before the first byte leaves.
  */
 @Injectable()
@@ -60,6 +62,7 @@ export class VehicleMedia {
     private readonly audit: AuditTrail,
     private readonly rows: RowPolicy,
     private readonly objects: ObjectStore,
+    private readonly deletions: ObjectDeletions,
     private readonly links: MediaLinks,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -106,7 +109,12 @@ export class VehicleMedia {
       typeCheck((found) => (type = found)),
       () => undefined,
     );
-    const stored = await this.objects.put({ tenantId }, path, sniffed);
+    const objectKey = objectKeyOf({ tenantId }, path);
+    await this.deletions.reserve(tenantId, objectKey);
+    const stored = await this.objects.put({ tenantId }, path, sniffed).catch(async (error: unknown) => {
+      await this.deletions.carryOut(tenantId, [objectKey]);
+      throw error;
+    });
     const contentType = type as MediaType | null;
     if (!contentType) throw unsupportedType();
 
@@ -130,6 +138,7 @@ export class VehicleMedia {
             ctx.principal?.userId ?? null,
           ],
         );
+        await this.deletions.claim(tx, stored.key);
         await this.audit.append(tx, ctx, {
           action: 'vehicle_media.upload',
           subjectType: 'VehicleMedia',
@@ -141,7 +150,7 @@ export class VehicleMedia {
       });
     } catch (error) {
       // The row could not be written (the vehicle was deleted or moved meanwhile): drop the bytes.
-      await this.objects.delete({ tenantId }, path).catch(() => undefined);
+      await this.deletions.carryOut(tenantId, [stored.key]);
       if (error instanceof DatabaseError && error.code === '23503') throw vehicleNotFound();
       throw error;
     }
@@ -236,6 +245,7 @@ export class VehicleMedia {
         mediaId,
       ]);
       if (deleted.rowCount !== 1) throw mediumNotFound();
+      await this.deletions.schedule(tx, medium.objectKey);
       await this.audit.append(tx, ctx, {
         action: 'vehicle_media.delete',
         subjectType: 'VehicleMedia',

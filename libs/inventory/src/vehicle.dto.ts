@@ -131,7 +131,9 @@ export class VehicleQueryDto extends ListQueryDto {
   @Min(0)
   @Max(MAX_PRICE_MINOR)
   priceMax?: number;
-  @ApiPropertyOptional({ description: 'text found in the make, model or VIN (case-insensitive)' })
+  @ApiPropertyOptional({
+    description: 'the start of the make, model or VIN, or the end of the VIN (case-insensitive)',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 60)

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { LocalObjectDriver } from './local-driver';
 import type { ObjectDriver } from './object-driver';
+import { ObjectDeletions } from './object-deletions';
 import { OBJECT_DRIVER, ObjectStore } from './object-store';
 import { S3ObjectDriver } from './s3-driver';
 
@@ -16,8 +17,12 @@ export function objectDriverFor(config: AppConfig): ObjectDriver {
 /** Encrypted object storage; needs `APP_CONFIG`, `CryptoModule` and the database module. */
 @Global()
 @Module({
-  providers: [{ provide: OBJECT_DRIVER, inject: [APP_CONFIG], useFactory: objectDriverFor }, ObjectStore],
-  exports: [ObjectStore],
+  providers: [
+    { provide: OBJECT_DRIVER, inject: [APP_CONFIG], useFactory: objectDriverFor },
+    ObjectStore,
+    ObjectDeletions,
+  ],
+  exports: [ObjectStore, ObjectDeletions],
 })
 export class StorageModule implements OnApplicationShutdown {
   constructor(@Inject(OBJECT_DRIVER) private readonly driver: ObjectDriver) {}
