@@ -122,7 +122,7 @@ function shapes(storeId: string, deepCursor: string): Shape[] {
     { id: 'make', label: 'make=Toyota&model=Corolla', query: '&make=Toyota&model=Corolla' },
     { id: 'year', label: 'yearMin=2015&yearMax=2020', query: '&yearMin=2015&yearMax=2020' },
     { id: 'price', label: 'priceMin=1500000&priceMax=2000000', query: '&priceMin=1500000&priceMax=2000000' },
-    { id: 'q', label: 'q=corol (trigram)', query: '&q=corol' },
+    { id: 'q', label: 'q=corol (prefix of make, model or VIN)', query: '&q=corol' },
     { id: 'store', label: 'storeId=<one of 8 stores>', query: `&storeId=${storeId}` },
     { id: 'deep', label: `deep page (cursor after ${DEEP_PAGES} pages)`, query: `&cursor=${deepCursor}` },
   ];
