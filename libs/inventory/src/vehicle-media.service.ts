@@ -116,7 +116,11 @@ export class VehicleMedia {
       throw error;
     });
     const contentType = type as MediaType | null;
-    if (!contentType) throw unsupportedType();
+    if (!contentType) {
+      // Unreachable while the type check fails every stream it cannot type; kept so it stays so.
+      await this.deletions.carryOut(tenantId, [stored.key]);
+      throw unsupportedType();
+    }
 
     try {
       return await this.transactions.run(scope, async (tx) => {
