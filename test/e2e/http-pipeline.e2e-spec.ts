@@ -138,11 +138,37 @@ describe('errors as problem+json', () => {
 });
 
 describe('operational endpoints', () => {
-  it('reports live and ready (database reachable, migrations current)', async () => {
+  it('reports live and ready (database reachable, migrations current, storage writable)', async () => {
     expect((await api.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
     const ready = await api.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'current' } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'current', storage: 'ok' },
+    });
+  });
+
+  it('is not ready while object storage cannot take writes, and says so', async () => {
+    const unready = await startTestApi({
+      env: {
+        S3_ENDPOINT: 'http://127.0.0.1:9',
+        S3_BUCKET: 'media',
+        S3_REGION: 'us-east-1',
+        S3_ACCESS_KEY_ID: 'key',
+        S3_SECRET_ACCESS_KEY: 'secret',
+      },
+    });
+    try {
+      const ready = await unready.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({
+        detail: 'not ready (storage: unreachable)',
+        checks: { database: 'ok', migrations: 'current', storage: 'unreachable' },
+      });
+      expect(ready.body).not.toContain('secret');
+    } finally {
+      await unready.close();
+    }
   });
 
   it('serves a valid OpenAPI document at /docs/json and its UI at /docs', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -104,6 +104,10 @@ describe.each([
     driver = fixture.driver;
   });
   afterAll(() => fixture?.close());
+
+  it('is reachable', async () => {
+    expect(await driver.reachable()).toBe(true);
+  });
 
   it('streams a 20 MiB object (several S3 parts) in and back out unchanged', async () => {
     const key = `${freshPrefix()}/big.bin`;
@@ -210,4 +214,35 @@ describe.each([
       await expect(driver.list(key)).rejects.toBeInstanceOf(ObjectKeyError);
     },
   );
+});
+
+describe('an object store that cannot take writes', () => {
+  it('is unreachable: a local root that is a file, a bucket nobody serves, a bucket that does not exist', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'forecourt-unreachable-'));
+    await writeFile(join(folder, 'objects'), 'not a folder');
+    expect(await new LocalObjectDriver(join(folder, 'objects')).reachable()).toBe(false);
+    await rm(folder, { recursive: true, force: true });
+
+    const nobody = new S3ObjectDriver(
+      {
+        endpoint: 'http://127.0.0.1:9',
+        bucket: 'b',
+        region: 'us-east-1',
+        accessKeyId: 'k',
+        secretAccessKey: 's',
+      },
+      { forcePathStyle: true, checksums: 'when_required' },
+    );
+    expect(await nobody.reachable()).toBe(false);
+    nobody.close();
+
+    const server = await startS3Server();
+    const missing = new S3ObjectDriver(
+      { ...server.settings, bucket: 'no-such-bucket' },
+      { forcePathStyle: true, checksums: 'when_required' },
+    );
+    expect(await missing.reachable()).toBe(false);
+    missing.close();
+    await server.stop();
+  });
 });

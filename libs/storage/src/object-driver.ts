@@ -40,4 +40,6 @@ export interface ObjectDriver {
    * byte order); `[]` when there are none. `prefix` is itself a valid key, without a trailing `/`.
    */
   list(prefix: string): Promise<string[]>;
+  /** Whether objects can be stored right now (the folder is writable; the bucket answers). */
+  reachable(): Promise<boolean>;
 }

@@ -52,6 +52,11 @@ export class ObjectStore {
     return this.driver.kind;
   }
 
+  /** For readiness: `ok` when objects can be stored now. */
+  async readiness(): Promise<'ok' | 'unreachable'> {
+    return (await this.driver.reachable()) ? 'ok' : 'unreachable';
+  }
+
   /**
    * Encrypts and stores `body` at `path`. Resolves once the object is stored whole; if `body`
    * fails midway (too large, wrong type, client gone) it rejects and leaves no object.

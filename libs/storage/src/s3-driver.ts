@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
@@ -25,6 +26,7 @@ export interface S3DriverOptions {
 const PART_SIZE = 5 * 1024 * 1024;
 /** Parts in flight per upload: bounds the memory of one upload to about 3 × PART_SIZE (one filling). */
 const PARTS_IN_FLIGHT = 1;
+const REACHABLE_TIMEOUT_MS = 2_000;
 
 function isNoSuchKey(error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
@@ -112,6 +114,18 @@ export class S3ObjectDriver implements ObjectDriver {
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
     return keys.sort();
+  }
+
+  async reachable(): Promise<boolean> {
+    try {
+      // Bounded: a readiness probe must answer even when the bucket does not.
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+        abortSignal: AbortSignal.timeout(REACHABLE_TIMEOUT_MS),
+      });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes the client's idle connections; the driver is unusable afterwards. */
