@@ -59,7 +59,9 @@ export class Inventory1795500000000 implements MigrationInterface {
     await db.query(`create index vehicles_by_vin_end on vehicles (tenant_id, vin_reversed text_pattern_ops)`);
     // A store belongs to one tenant: without this the planner multiplies the two selectivities and
     // expects a store's vehicles to be a handful, then sorts them all instead of walking the index.
-    await db.query(`create statistics vehicles_tenant_store (dependencies) on tenant_id, store_id from vehicles`);
+    await db.query(
+      `create statistics vehicles_tenant_store (dependencies) on tenant_id, store_id from vehicles`,
+    );
 
     await db.query(`
       create table vehicle_media (

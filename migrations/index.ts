@@ -4,6 +4,7 @@ import { Invitations1795470000000 } from './1795470000000-invitations';
 import { AuditTrail1795480000000 } from './1795480000000-audit-trail';
 import { SupportGrants1795490000000 } from './1795490000000-support-grants';
 import { Inventory1795500000000 } from './1795500000000-inventory';
+import { Customers1795510000000 } from './1795510000000-customers';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AuditTrail1795480000000,
   SupportGrants1795490000000,
   Inventory1795500000000,
+  Customers1795510000000,
 ];

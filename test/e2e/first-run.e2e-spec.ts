@@ -41,7 +41,7 @@ describe('the first run', () => {
     chmodSync(dataDir, 0o755);
     api = await ApiProcess.start({ DATA_DIR: dataDir });
     await api.waitUntilReady();
-  });
+  }, 90_000); // past waitUntilReady's own 60 s, so its error (with the API's output) is the one reported
 
   afterAll(async () => {
     await api.stop();

@@ -65,6 +65,12 @@ const MANAGES_INVENTORY: Expected = {
   dealer_manager: 200,
 };
 
+/** Customers: created and changed by sales too, in scope; marketing only reads, without PII. */
+const WORKS_WITH_CUSTOMERS: Expected = {
+  ...MANAGES_INVENTORY,
+  dealer_sales: 200,
+};
+
 interface Fixture {
   tenantA: string;
   tenantB: string;
@@ -342,6 +348,56 @@ const CASES: Case[] = [
     expected: MANAGES_INVENTORY,
     successStatus: 204,
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/customers',
+    request: (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/customers`,
+      body: { storeId: f.storeIn, name: 'Casey Customer', nationalId: 'ID-123' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/customers',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/customers` }),
+    expected: EVERY_MEMBER, // marketing without personal data (checked below)
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/customers/:customerId',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/customers/${await customerIn(f)}`,
+    }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/customers/:customerId',
+    request: async (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/customers/${await customerIn(f)}`,
+      body: { notes: 'called back' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/customers/:customerId/consents',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/customers/${await customerIn(f)}/consents`,
+    }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/customers/:customerId/consents',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/customers/${await customerIn(f)}/consents`,
+      body: { channel: 'email', purpose: 'marketing', status: 'granted', source: 'showroom form' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+    successStatus: 201,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -390,6 +446,16 @@ async function vehicleIn(f: Fixture, store = f.storeIn): Promise<string> {
     method: 'POST',
     url: `/v1/tenants/${f.tenantA}/vehicles`,
     body: newVehicleBody(store),
+  });
+  return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A new customer of tenant A in the store every dealer role has in scope (or in `store`). */
+async function customerIn(f: Fixture, store = f.storeIn): Promise<string> {
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/customers`,
+    body: { storeId: store, name: 'Casey Customer', email: 'casey@example.test', nationalId: 'ID-123' },
   });
   return (JSON.parse(created.body) as { id: string }).id;
 }
@@ -588,6 +654,30 @@ describe('rows inside an allowed route', () => {
     ];
     expect(manager).toEqual([404, 404, 404, 404]);
     expect((await call('dealer_admin', { method: 'GET', url: `${base}/${vehicleId}` })).status).toBe(200);
+  });
+
+  it('a customer outside the scope is not there for a store-scoped role; marketing never sees its PII', async () => {
+    const outside = await customerIn(fixture, fixture.storeOut);
+    const base = `/v1/tenants/${fixture.tenantA}/customers`;
+    for (const role of ['dealer_manager', 'dealer_sales', 'dealer_marketing'] as const) {
+      expect({
+        role,
+        status: (await call(role, { method: 'GET', url: `${base}/${outside}` })).status,
+      }).toEqual({
+        role,
+        status: 404,
+      });
+      expect(ids((await call(role, { method: 'GET', url: base })).body)).not.toContain(outside);
+    }
+    const inside = await customerIn(fixture);
+    const seen = JSON.parse(
+      (await call('dealer_marketing', { method: 'GET', url: `${base}/${inside}` })).body,
+    ) as object;
+    expect(Object.keys(seen).sort()).toEqual(['consents', 'createdAt', 'id', 'storeId']);
+    const full = JSON.parse(
+      (await call('dealer_sales', { method: 'GET', url: `${base}/${inside}` })).body,
+    ) as object;
+    expect(full).toMatchObject({ name: 'Casey Customer', email: 'casey@example.test', nationalId: 'ID-123' });
   });
 
   it('a manager removed from a store loses its rows on the very next request', async () => {

@@ -63,7 +63,8 @@ export class ApiProcess {
     while (Date.now() < deadline) {
       if (exited) throw new Error(`the API exited before it was ready: ${this.errors || this.output}`);
       try {
-        const response = await fetch(this.url('/health/ready'));
+        // Bounded: a probe that hangs must not outlive the deadline (and hide the output below).
+        const response = await fetch(this.url('/health/ready'), { signal: AbortSignal.timeout(2_000) });
         if (response.status === 200) return response.status;
       } catch {
         // not listening yet

@@ -146,6 +146,24 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
           randomBytes(32),
         ],
       );
+      const customerId = newId();
+      await client.query(
+        `insert into customers (tenant_id, id, store_id, name, email, phone, national_id)
+         values ($1, $2, $3, $4, $5, '+14155552671', $6)`,
+        [
+          id,
+          customerId,
+          storeId,
+          `${tag} Customer ${index}`,
+          `customer${index}.${tag}@example.test`,
+          randomBytes(40),
+        ],
+      );
+      await client.query(
+        `insert into consent_events (tenant_id, id, customer_id, store_id, channel, purpose, status, source)
+         values ($1, $2, $3, $4, 'email', 'marketing', 'granted', 'seed')`,
+        [id, newId(), customerId, storeId],
+      );
       await client.query('insert into object_deletions (tenant_id, object_key) values ($1, $2)', [
         id,
         `tenants/${id}/vehicles/${vehicleId}/media/${tag}-gone`,

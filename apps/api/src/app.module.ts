@@ -8,6 +8,7 @@ import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
 import { DatabaseModule } from '@forecourt/database';
 import { InventoryModule } from '@forecourt/inventory';
+import { LeadsModule } from '@forecourt/leads';
 import { OperationsModule } from '@forecourt/operations';
 import { TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
 import { MIGRATIONS } from '../../../migrations';
@@ -48,6 +49,7 @@ export class AppModule {
         OperationsModule,
         TenantsModule,
         InventoryModule,
+        LeadsModule,
         AuthModule,
         AuthzModule,
       ],

@@ -67,6 +67,7 @@ export const SUBJECT_FIELDS = {
     'nationalId',
     'driverLicense',
     'sensitive',
+    'notes',
     'consents',
     'createdAt',
   ],
@@ -146,7 +147,7 @@ export const SUBJECTS = Object.keys(SUBJECT_FIELDS) as Subject[];
 
 /** A customer's personal data wherever it shows: what redaction removes for marketing. */
 const CUSTOMER_PII = {
-  Customer: ['name', 'email', 'phone', 'address', 'nationalId', 'driverLicense', 'sensitive'],
+  Customer: ['name', 'email', 'phone', 'address', 'nationalId', 'driverLicense', 'sensitive', 'notes'],
   Lead: ['customerName', 'customerEmail', 'customerPhone'],
   Booking: ['customerName'],
   Deal: ['customerName'],

@@ -17,7 +17,7 @@ export function fastifyOptions(bodyLimitBytes: number, trustedProxies: string[] 
   return {
     bodyLimit: bodyLimitBytes,
     // Signed links carry their grant and MAC in one path segment (about 200 characters).
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     // The caller's request id is kept (when sane) and written back onto the raw headers, so every
     // layer that reads the header (the request context, the logger) sees the same id.

@@ -38,3 +38,4 @@ export {
   TenantTransactionRequiredError,
   type TenantWork,
 } from './tenant-transaction';
+export { startsWithSql } from './text-prefix';

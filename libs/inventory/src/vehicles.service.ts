@@ -10,7 +10,7 @@ import {
 } from '@forecourt/core';
 import { AuditTrail } from '@forecourt/audit';
 import { accessibleWhere, type AppAbility, RowPolicy, type RowColumns } from '@forecourt/authz';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { startsWithSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import { ObjectDeletions } from '@forecourt/storage';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 import { MEDIA_COLUMNS } from './vehicle-media.service';
@@ -70,10 +70,8 @@ export function vehicleListQuery(
   filter((p) => `v.price_minor >= ${p}`, query.priceMin);
   filter((p) => `v.price_minor <= ${p}`, query.priceMax);
   filter((p) => {
-    const starts = (column: string, text: string) =>
-      `(${column} ~>=~ ${text} and ${column} ~<~ (${text} || chr(${LAST_CODE_POINT})))`;
-    return `(${starts('v.make_key', `lower(${p})`)} or ${starts('v.model_key', `lower(${p})`)}
-      or ${starts('v.vin', `upper(${p})`)} or ${starts('v.vin_reversed', `reverse(upper(${p}))`)})`;
+    return `(${startsWithSql('v.make_key', `lower(${p})`)} or ${startsWithSql('v.model_key', `lower(${p})`)}
+      or ${startsWithSql('v.vin', `upper(${p})`)} or ${startsWithSql('v.vin_reversed', `reverse(upper(${p}))`)})`;
   }, query.q);
   const readable = accessibleWhere(ability, 'read', 'Vehicle', VEHICLE_ROW, params.length + 1);
   return {
@@ -83,9 +81,6 @@ export function vehicleListQuery(
     params: [...params, ...readable.params],
   };
 }
-
-/** Above every character: `text || chr(LAST_CODE_POINT)` bounds the strings that start with `text`. */
-const LAST_CODE_POINT = 0x10ffff;
 
 /**
  * The vehicles of the caller's stores. Row-level security keeps every statement inside the

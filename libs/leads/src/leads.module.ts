@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@forecourt/auth';
+import { ConsentLedger } from './consent-ledger.service';
+import { CustomersController } from './customers.controller';
+import { Customers } from './customers.service';
+
+/** The sales floor: customers and their consent (leads, messages, bookings and deals follow). */
+@Module({
+  imports: [AuthModule],
+  controllers: [CustomersController],
+  providers: [Customers, ConsentLedger],
+  exports: [Customers],
+})
+export class LeadsModule {}
