@@ -5,6 +5,7 @@ import { AuditTrail1795480000000 } from './1795480000000-audit-trail';
 import { SupportGrants1795490000000 } from './1795490000000-support-grants';
 import { Inventory1795500000000 } from './1795500000000-inventory';
 import { Customers1795510000000 } from './1795510000000-customers';
+import { Leads1795520000000 } from './1795520000000-leads';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   SupportGrants1795490000000,
   Inventory1795500000000,
   Customers1795510000000,
+  Leads1795520000000,
 ];

@@ -398,6 +398,45 @@ const CASES: Case[] = [
     expected: WORKS_WITH_CUSTOMERS,
     successStatus: 201,
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/leads',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/leads`,
+      body: { storeId: f.storeIn, customerId: await customerIn(f), source: 'website' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/leads',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/leads` }),
+    expected: EVERY_MEMBER, // sales: only their own; marketing: without contact details (checked below)
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/leads/:leadId',
+    // A lead assigned to the salesperson walked here.
+    request: async (f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/leads/${await leadIn(f)}` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/leads/:leadId',
+    request: async (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/leads/${await leadIn(f)}`,
+      body: { status: 'contacted' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/leads/:leadId/assign',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/leads/${await leadIn(f)}/assign`,
+      body: { userId: f.ids.dealer_manager },
+    }),
+    expected: MANAGES_INVENTORY, // admin and manager; sales may not hand leads around
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -456,6 +495,21 @@ async function customerIn(f: Fixture, store = f.storeIn): Promise<string> {
     method: 'POST',
     url: `/v1/tenants/${f.tenantA}/customers`,
     body: { storeId: store, name: 'Casey Customer', email: 'casey@example.test', nationalId: 'ID-123' },
+  });
+  return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A new lead of tenant A in the scoped store, assigned to `assignee` (the salesperson walked here). */
+async function leadIn(f: Fixture, assignee = f.ids.dealer_sales): Promise<string> {
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/leads`,
+    body: {
+      storeId: f.storeIn,
+      customerId: await customerIn(f),
+      source: 'website',
+      assignedUserId: assignee,
+    },
   });
   return (JSON.parse(created.body) as { id: string }).id;
 }
@@ -678,6 +732,33 @@ describe('rows inside an allowed route', () => {
       (await call('dealer_sales', { method: 'GET', url: `${base}/${inside}` })).body,
     ) as object;
     expect(full).toMatchObject({ name: 'Casey Customer', email: 'casey@example.test', nationalId: 'ID-123' });
+  });
+
+  it('sales reach only the leads assigned to them; marketing reads leads without contact details', async () => {
+    const others = await leadIn(fixture, fixture.ids.dealer_manager);
+    const mine = await leadIn(fixture);
+    const base = `/v1/tenants/${fixture.tenantA}/leads`;
+    expect((await call('dealer_sales', { method: 'GET', url: `${base}/${others}` })).status).toBe(404);
+    expect(
+      (
+        await call('dealer_sales', {
+          method: 'PATCH',
+          url: `${base}/${others}`,
+          body: { status: 'contacted' },
+        })
+      ).status,
+    ).toBe(404);
+    const listed = ids((await call('dealer_sales', { method: 'GET', url: base })).body);
+    expect(listed).toContain(mine);
+    expect(listed).not.toContain(others);
+    const seen = JSON.parse(
+      (await call('dealer_marketing', { method: 'GET', url: `${base}/${others}` })).body,
+    ) as object;
+    expect(Object.keys(seen)).not.toEqual(expect.arrayContaining(['customerName']));
+    expect(seen).not.toHaveProperty('customerEmail');
+    expect(ids((await call('dealer_manager', { method: 'GET', url: base })).body)).toEqual(
+      expect.arrayContaining([mine, others]),
+    );
   });
 
   it('a manager removed from a store loses its rows on the very next request', async () => {

@@ -21,6 +21,8 @@ export interface Group {
   storeIds: Record<string, string>;
   /** Session tokens by e-mail, the group's admin (`admin@<slug>.test`) included. */
   tokens: Record<string, string>;
+  /** User ids by e-mail, likewise. */
+  userIds: Record<string, string>;
   ownerToken: string;
 }
 
@@ -71,7 +73,11 @@ export async function createGroup(
     if (invited.statusCode !== 201) throw new Error(`member not invited: ${invited.body}`);
     tokens[member.email] = await accept(member.email);
   }
-  return { tenantId, storeIds, tokens, ownerToken };
+  const userIds: Record<string, string> = {};
+  for (const [email, token] of Object.entries(tokens)) {
+    userIds[email] = ((await client.get('/v1/auth/me', token)).body.user as { id: string }).id;
+  }
+  return { tenantId, storeIds, tokens, userIds, ownerToken };
 }
 
 /** A mail folder for one test file's API, removed with `remove()`. */

@@ -160,6 +160,10 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
         ],
       );
       await client.query(
+        `insert into leads (tenant_id, id, store_id, customer_id, vehicle_id, source) values ($1, $2, $3, $4, $5, 'walk-in')`,
+        [id, newId(), storeId, customerId, vehicleId],
+      );
+      await client.query(
         `insert into consent_events (tenant_id, id, customer_id, store_id, channel, purpose, status, source)
          values ($1, $2, $3, $4, 'email', 'marketing', 'granted', 'seed')`,
         [id, newId(), customerId, storeId],

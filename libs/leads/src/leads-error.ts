@@ -6,6 +6,12 @@ export enum LeadsErrorCode {
   InvalidPhone = 'leads.invalid_phone',
   InvalidSensitive = 'leads.invalid_sensitive',
   Required = 'leads.required',
+  LeadNotFound = 'leads.lead_not_found',
+  StatusTransition = 'leads.status_transition',
+  LostReasonRequired = 'leads.lost_reason_required',
+  NotAnAssignee = 'leads.not_an_assignee',
+  UnknownVehicle = 'leads.unknown_vehicle',
+  UnknownCustomer = 'leads.unknown_customer',
 }
 
 export class LeadsError extends DomainError<LeadsErrorCode> {
@@ -16,11 +22,18 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
   get status(): number {
     switch (this.code) {
       case LeadsErrorCode.CustomerNotFound:
+      case LeadsErrorCode.LeadNotFound:
         return 404;
+      case LeadsErrorCode.StatusTransition:
+        return 409;
       case LeadsErrorCode.UnknownStore:
       case LeadsErrorCode.InvalidPhone:
       case LeadsErrorCode.InvalidSensitive:
       case LeadsErrorCode.Required:
+      case LeadsErrorCode.LostReasonRequired:
+      case LeadsErrorCode.NotAnAssignee:
+      case LeadsErrorCode.UnknownVehicle:
+      case LeadsErrorCode.UnknownCustomer:
         return 400;
       default:
         return assertNever(this.code);

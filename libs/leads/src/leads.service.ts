@@ -1,0 +1,246 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseError } from 'pg';
+import { AuditTrail } from '@forecourt/audit';
+import {
+  AccessError,
+  AccessErrorCode,
+  accessibleWhere,
+  type AppAbility,
+  RowPolicy,
+  type RowColumns,
+} from '@forecourt/authz';
+import {
+  decodeCursor,
+  DEFAULT_PAGE_SIZE,
+  newId,
+  type Page,
+  pageOf,
+  type RequestContext,
+} from '@forecourt/core';
+import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { canMoveLead } from './lead-status';
+import type { CreateLeadDto, LeadDto, LeadQueryDto, PatchLeadDto } from './lead.dto';
+import { LeadsError, LeadsErrorCode } from './leads-error';
+
+const LEAD_COLUMNS = `l.id, l.store_id as "storeId", l.customer_id as "customerId", c.name as "customerName",
+  c.email as "customerEmail", c.phone as "customerPhone", l.vehicle_id as "vehicleId", l.source, l.status,
+  l.lost_reason as "lostReason", l.assigned_user_id as "assignedUserId",
+  to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`;
+const LEADS_WITH_CUSTOMER = `leads l join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
+/** Where a lead row keeps the fields the matrix writes conditions on. */
+const LEAD_ROW: RowColumns = {
+  tenantId: 'l.tenant_id',
+  storeId: 'l.store_id',
+  assignedUserId: 'l.assigned_user_id',
+};
+/** Roles that work leads: who may be assigned one. */
+const LEAD_WORKERS = ['dealer_admin', 'dealer_manager', 'dealer_sales'];
+
+/**
+ * Leads of the caller's stores: a customer's interest worked through the pipeline by an assigned
+ * member. Sales reach only the leads assigned to them (the matrix, through `accessibleWhere` and
+ * `RowPolicy`); a lead carries its customer's contact details, so its reads are audited.
+ */
+@Injectable()
+export class Leads {
+  constructor(
+    private readonly transactions: TenantTransaction,
+    private readonly audit: AuditTrail,
+    private readonly rows: RowPolicy,
+  ) {}
+
+  async create(ctx: RequestContext, ability: AppAbility, body: CreateLeadDto): Promise<LeadDto> {
+    const scope = tenantScopeOf(ctx);
+    const id = newId();
+    const assignee = body.assignedUserId ?? ctx.principal!.userId;
+    // Handing a new lead to someone else is assigning it.
+    if (assignee !== ctx.principal?.userId && !ability.can('assign', 'Lead')) {
+      throw new AccessError(
+        AccessErrorCode.Forbidden,
+        'assignedUserId: your role may assign leads only to yourself',
+      );
+    }
+    return this.translated(() =>
+      this.transactions.run(scope, async (tx) => {
+        await assertWorksStore(tx, assignee, body.storeId, 'assignedUserId');
+        await tx.query(
+          `insert into leads (tenant_id, id, store_id, customer_id, vehicle_id, source, assigned_user_id)
+           values ($1, $2, $3, $4, $5, $6, $7)`,
+          [scope.tenantId, id, body.storeId, body.customerId, body.vehicleId ?? null, body.source, assignee],
+        );
+        await this.audit.append(tx, ctx, {
+          action: 'lead.create',
+          subjectType: 'Lead',
+          subjectId: id,
+          subjectIds: [body.customerId],
+          storeId: body.storeId,
+        });
+        return this.lead(tx, id);
+      }),
+    );
+  }
+
+  /** A page of the leads the caller may read (for sales: those assigned to them); the ids are recorded. */
+  async list(ctx: RequestContext, ability: AppAbility, query: LeadQueryDto): Promise<Page<LeadDto>> {
+    const scope = tenantScopeOf(ctx);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const params: unknown[] = [scope.tenantId, decodeCursor(query.cursor), limit + 1];
+    const where = ['l.tenant_id = $1', '($2::uuid is null or l.id > $2)'];
+    for (const [column, value] of [
+      ['l.store_id', query.storeId],
+      ['l.status', query.status],
+      ['l.assigned_user_id', query.assignedUserId],
+      ['l.customer_id', query.customerId],
+    ] as const) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+    const readable = accessibleWhere(ability, 'read', 'Lead', LEAD_ROW, params.length + 1);
+    const { rows } = await this.transactions.statement<LeadDto>(
+      scope,
+      `select ${LEAD_COLUMNS} from ${LEADS_WITH_CUSTOMER}
+        where ${where.join(' and ')} and ${readable.sql} order by l.id limit $3`,
+      [...params, ...readable.params],
+    );
+    const page = pageOf(rows, limit);
+    await this.audit.record(ctx, scope.tenantId, {
+      action: 'lead.list',
+      subjectType: 'Lead',
+      subjectIds: page.data.map((lead) => lead.id),
+    });
+    return page;
+  }
+
+  async get(ctx: RequestContext, ability: AppAbility, leadId: string): Promise<LeadDto> {
+    const scope = tenantScopeOf(ctx);
+    const lead = await this.transactions.run(scope, (tx) => this.lead(tx, leadId));
+    await this.rows.assert(ctx, ability, 'read', 'Lead', { tenantId: scope.tenantId, ...lead });
+    await this.audit.record(ctx, scope.tenantId, {
+      action: 'lead.read',
+      subjectType: 'Lead',
+      subjectId: leadId,
+      subjectIds: [lead.customerId],
+      storeId: lead.storeId,
+    });
+    return lead;
+  }
+
+  /** Moves the lead along the pipeline (a lost lead needs its reason) or changes its vehicle. */
+  async update(
+    ctx: RequestContext,
+    ability: AppAbility,
+    leadId: string,
+    patch: PatchLeadDto,
+  ): Promise<LeadDto> {
+    const scope = tenantScopeOf(ctx);
+    return this.translated(() =>
+      this.transactions.run(scope, async (tx) => {
+        const current = await this.lead(tx, leadId, { lock: true });
+        await this.rows.assert(ctx, ability, 'update', 'Lead', { tenantId: scope.tenantId, ...current });
+        const status = patch.status ?? current.status;
+        if (!canMoveLead(current.status, status)) {
+          throw new LeadsError(
+            LeadsErrorCode.StatusTransition,
+            `status: a lead that is ${current.status} cannot become ${status}`,
+          );
+        }
+        const lostReason = status === 'lost' ? (patch.lostReason ?? current.lostReason) : null;
+        if (status === 'lost' && !lostReason) {
+          throw new LeadsError(LeadsErrorCode.LostReasonRequired, 'lostReason: say why the lead was lost');
+        }
+        if (status !== 'lost' && patch.lostReason !== undefined) {
+          throw new LeadsError(LeadsErrorCode.LostReasonRequired, 'lostReason: only a lost lead has one');
+        }
+        const vehicleId = patch.vehicleId === undefined ? current.vehicleId : patch.vehicleId;
+        const changed = [
+          ...(status !== current.status ? ['status'] : []),
+          ...(lostReason !== current.lostReason ? ['lostReason'] : []),
+          ...(vehicleId !== current.vehicleId ? ['vehicleId'] : []),
+        ];
+        if (changed.length === 0) return current;
+        await tx.query(
+          `update leads set status = $3, lost_reason = $4, vehicle_id = $5, updated_at = now()
+            where tenant_id = $1 and id = $2`,
+          [scope.tenantId, leadId, status, lostReason, vehicleId],
+        );
+        await this.audit.append(tx, ctx, {
+          action: 'lead.update',
+          subjectType: 'Lead',
+          subjectId: leadId,
+          storeId: current.storeId,
+          changedFields: changed,
+        });
+        return this.lead(tx, leadId);
+      }),
+    );
+  }
+
+  /** Hands the lead to a member who works its store. */
+  async assign(ctx: RequestContext, ability: AppAbility, leadId: string, userId: string): Promise<LeadDto> {
+    const scope = tenantScopeOf(ctx);
+    return this.transactions.run(scope, async (tx) => {
+      const current = await this.lead(tx, leadId, { lock: true });
+      await this.rows.assert(ctx, ability, 'assign', 'Lead', { tenantId: scope.tenantId, ...current });
+      await assertWorksStore(tx, userId, current.storeId, 'userId');
+      if (userId === current.assignedUserId) return current;
+      await tx.query(
+        'update leads set assigned_user_id = $3, updated_at = now() where tenant_id = $1 and id = $2',
+        [scope.tenantId, leadId, userId],
+      );
+      await this.audit.append(tx, ctx, {
+        action: 'lead.assign',
+        subjectType: 'Lead',
+        subjectId: leadId,
+        subjectIds: [userId],
+        storeId: current.storeId,
+        changedFields: ['assignedUserId'],
+      });
+      return this.lead(tx, leadId);
+    });
+  }
+
+  private async lead(tx: TenantWork, leadId: string, options: { lock?: boolean } = {}): Promise<LeadDto> {
+    const { rows } = await tx.query<LeadDto>(
+      `select ${LEAD_COLUMNS} from ${LEADS_WITH_CUSTOMER} where l.tenant_id = $1 and l.id = $2${options.lock ? ' for update of l' : ''}`,
+      [tx.scope.tenantId, leadId],
+    );
+    if (!rows[0]) throw new LeadsError(LeadsErrorCode.LeadNotFound, 'No such lead');
+    return rows[0];
+  }
+
+  private async translated<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DatabaseError && error.code === '23503') {
+        if (error.constraint?.includes('vehicle')) {
+          throw new LeadsError(LeadsErrorCode.UnknownVehicle, 'vehicleId: no such vehicle in this group');
+        }
+        throw new LeadsError(LeadsErrorCode.UnknownCustomer, 'customerId: no such customer in this store');
+      }
+      throw error;
+    }
+  }
+}
+
+/** The assignee must be an active member who works leads in the lead's store. */
+async function assertWorksStore(
+  tx: TenantWork,
+  userId: string,
+  storeId: string,
+  field: string,
+): Promise<void> {
+  const { rows } = await tx.query(
+    `select 1 from memberships
+      where tenant_id = $1 and user_id = $2 and status = 'active' and role = any($4::text[])
+        and (all_stores or $3::uuid = any(store_ids))`,
+    [tx.scope.tenantId, userId, storeId, LEAD_WORKERS],
+  );
+  if (rows.length === 0) {
+    throw new LeadsError(
+      LeadsErrorCode.NotAnAssignee,
+      `${field}: not a member who works leads in this store`,
+    );
+  }
+}
