@@ -6,6 +6,7 @@ import { SupportGrants1795490000000 } from './1795490000000-support-grants';
 import { Inventory1795500000000 } from './1795500000000-inventory';
 import { Customers1795510000000 } from './1795510000000-customers';
 import { Leads1795520000000 } from './1795520000000-leads';
+import { Deals1795530000000 } from './1795530000000-deals';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Inventory1795500000000,
   Customers1795510000000,
   Leads1795520000000,
+  Deals1795530000000,
 ];

@@ -437,6 +437,41 @@ const CASES: Case[] = [
     }),
     expected: MANAGES_INVENTORY, // admin and manager; sales may not hand leads around
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/deals',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/deals`,
+      body: {
+        storeId: f.storeIn,
+        customerId: await customerIn(f),
+        vehicleId: await vehicleIn(f),
+        priceMinor: 1_800_000,
+        currency: 'EUR',
+      },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/deals',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/deals` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/deals/:dealId',
+    request: async (f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/deals/${await dealIn(f)}` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/deals/:dealId',
+    request: async (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/deals/${await dealIn(f)}`,
+      body: { priceMinor: 1_700_000 },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -508,6 +543,23 @@ async function leadIn(f: Fixture, assignee = f.ids.dealer_sales): Promise<string
       storeId: f.storeIn,
       customerId: await customerIn(f),
       source: 'website',
+      assignedUserId: assignee,
+    },
+  });
+  return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A new draft deal of tenant A in the scoped store, taken by `assignee` (the salesperson walked here). */
+async function dealIn(f: Fixture, assignee = f.ids.dealer_sales): Promise<string> {
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/deals`,
+    body: {
+      storeId: f.storeIn,
+      customerId: await customerIn(f),
+      vehicleId: await vehicleIn(f),
+      priceMinor: 1_800_000,
+      currency: 'EUR',
       assignedUserId: assignee,
     },
   });

@@ -164,6 +164,11 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
         [id, newId(), storeId, customerId, vehicleId],
       );
       await client.query(
+        `insert into deals (tenant_id, id, store_id, customer_id, vehicle_id, price_minor, currency)
+         values ($1, $2, $3, $4, $5, 1500000, 'USD')`,
+        [id, newId(), storeId, customerId, vehicleId],
+      );
+      await client.query(
         `insert into consent_events (tenant_id, id, customer_id, store_id, channel, purpose, status, source)
          values ($1, $2, $3, $4, 'email', 'marketing', 'granted', 'seed')`,
         [id, newId(), customerId, storeId],

@@ -4,3 +4,4 @@ export { MEDIA_TYPES, type MediaType, mediaTypeOf } from './media-type';
 export { VEHICLE_STATUSES, type VehicleStatus } from './vehicle-status';
 export { checkDigitOf, normaliseVin, vinProblem } from './vin';
 export { vehicleListQuery } from './vehicles.service';
+export { VehicleStock } from './vehicle-stock';

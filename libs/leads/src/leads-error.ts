@@ -12,6 +12,10 @@ export enum LeadsErrorCode {
   NotAnAssignee = 'leads.not_an_assignee',
   UnknownVehicle = 'leads.unknown_vehicle',
   UnknownCustomer = 'leads.unknown_customer',
+  DealNotFound = 'leads.deal_not_found',
+  DealTransition = 'leads.deal_transition',
+  VehicleTaken = 'leads.vehicle_taken',
+  DealLocked = 'leads.deal_locked',
 }
 
 export class LeadsError extends DomainError<LeadsErrorCode> {
@@ -23,8 +27,12 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
     switch (this.code) {
       case LeadsErrorCode.CustomerNotFound:
       case LeadsErrorCode.LeadNotFound:
+      case LeadsErrorCode.DealNotFound:
         return 404;
       case LeadsErrorCode.StatusTransition:
+      case LeadsErrorCode.DealTransition:
+      case LeadsErrorCode.VehicleTaken:
+      case LeadsErrorCode.DealLocked:
         return 409;
       case LeadsErrorCode.UnknownStore:
       case LeadsErrorCode.InvalidPhone:

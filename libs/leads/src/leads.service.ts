@@ -18,6 +18,7 @@ import {
   type RequestContext,
 } from '@forecourt/core';
 import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { assertWorksStore } from './assignees';
 import { canMoveLead } from './lead-status';
 import type { CreateLeadDto, LeadDto, LeadQueryDto, PatchLeadDto } from './lead.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
@@ -33,8 +34,6 @@ const LEAD_ROW: RowColumns = {
   storeId: 'l.store_id',
   assignedUserId: 'l.assigned_user_id',
 };
-/** Roles that work leads: who may be assigned one. */
-const LEAD_WORKERS = ['dealer_admin', 'dealer_manager', 'dealer_sales'];
 
 /**
  * Leads of the caller's stores: a customer's interest worked through the pipeline by an assigned
@@ -221,26 +220,5 @@ export class Leads {
       }
       throw error;
     }
-  }
-}
-
-/** The assignee must be an active member who works leads in the lead's store. */
-async function assertWorksStore(
-  tx: TenantWork,
-  userId: string,
-  storeId: string,
-  field: string,
-): Promise<void> {
-  const { rows } = await tx.query(
-    `select 1 from memberships
-      where tenant_id = $1 and user_id = $2 and status = 'active' and role = any($4::text[])
-        and (all_stores or $3::uuid = any(store_ids))`,
-    [tx.scope.tenantId, userId, storeId, LEAD_WORKERS],
-  );
-  if (rows.length === 0) {
-    throw new LeadsError(
-      LeadsErrorCode.NotAnAssignee,
-      `${field}: not a member who works leads in this store`,
-    );
   }
 }
