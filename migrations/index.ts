@@ -7,6 +7,7 @@ import { Inventory1795500000000 } from './1795500000000-inventory';
 import { Customers1795510000000 } from './1795510000000-customers';
 import { Leads1795520000000 } from './1795520000000-leads';
 import { Deals1795530000000 } from './1795530000000-deals';
+import { MessagesBookings1795540000000 } from './1795540000000-messages-bookings';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Customers1795510000000,
   Leads1795520000000,
   Deals1795530000000,
+  MessagesBookings1795540000000,
 ];

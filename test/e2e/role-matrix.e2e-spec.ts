@@ -472,6 +472,56 @@ const CASES: Case[] = [
     }),
     expected: WORKS_WITH_CUSTOMERS,
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/leads/:leadId/messages',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/leads/${await leadIn(f)}/messages`,
+      body: { body: 'Thanks for visiting' },
+    }),
+    expected: { ...WORKS_WITH_CUSTOMERS, dealer_marketing: 403 },
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/leads/:leadId/messages',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/leads/${await leadIn(f)}/messages`,
+    }),
+    expected: { ...WORKS_WITH_CUSTOMERS, dealer_marketing: 403 }, // bodies: never for marketing
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/bookings',
+    request: async (f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/bookings`,
+      body: { leadId: await leadIn(f), kind: 'appointment', ...nextSlot() },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/bookings',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/bookings` }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/bookings/:bookingId',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/bookings/${await bookingIn(f)}`,
+    }),
+    expected: EVERY_MEMBER,
+  },
+  {
+    route: 'PATCH /v1/tenants/:tenantId/bookings/:bookingId',
+    request: async (f, tenant) => ({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenant}/bookings/${await bookingIn(f)}`,
+      body: { status: 'cancelled' },
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -562,6 +612,23 @@ async function dealIn(f: Fixture, assignee = f.ids.dealer_sales): Promise<string
       currency: 'EUR',
       assignedUserId: assignee,
     },
+  });
+  return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A fresh half-hour in the future (appointments need no vehicle, but distinct times read better). */
+let slot = 0;
+function nextSlot(): { startsAt: string; endsAt: string } {
+  const start = Date.UTC(2030, 0, 1) + slot++ * 3_600_000;
+  return { startsAt: new Date(start).toISOString(), endsAt: new Date(start + 1_800_000).toISOString() };
+}
+
+/** A new appointment of tenant A on a lead of the salesperson walked here, held by them. */
+async function bookingIn(f: Fixture): Promise<string> {
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/bookings`,
+    body: { leadId: await leadIn(f), kind: 'appointment', assignedUserId: f.ids.dealer_sales, ...nextSlot() },
   });
   return (JSON.parse(created.body) as { id: string }).id;
 }
@@ -742,7 +809,7 @@ describe('rows inside an allowed route', () => {
         (await call(role, { method: 'GET', url: `${base}/${vehicleId}/media/${mediaId}` })).status,
       ];
       expect({ role, statuses }).toEqual({ role, statuses: [404, 404, 404] });
-      expect(ids((await call(role, { method: 'GET', url: base })).body)).not.toContain(vehicleId);
+      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(vehicleId);
     }
     const manager = [
       (await call('dealer_manager', { method: 'PATCH', url: `${base}/${vehicleId}`, body: { mileage: 1 } }))
@@ -773,7 +840,7 @@ describe('rows inside an allowed route', () => {
         role,
         status: 404,
       });
-      expect(ids((await call(role, { method: 'GET', url: base })).body)).not.toContain(outside);
+      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(outside);
     }
     const inside = await customerIn(fixture);
     const seen = JSON.parse(
@@ -800,7 +867,7 @@ describe('rows inside an allowed route', () => {
         })
       ).status,
     ).toBe(404);
-    const listed = ids((await call('dealer_sales', { method: 'GET', url: base })).body);
+    const listed = ids((await call('dealer_sales', { method: 'GET', url: `${base}?limit=200` })).body);
     expect(listed).toContain(mine);
     expect(listed).not.toContain(others);
     const seen = JSON.parse(
@@ -808,7 +875,7 @@ describe('rows inside an allowed route', () => {
     ) as object;
     expect(Object.keys(seen)).not.toEqual(expect.arrayContaining(['customerName']));
     expect(seen).not.toHaveProperty('customerEmail');
-    expect(ids((await call('dealer_manager', { method: 'GET', url: base })).body)).toEqual(
+    expect(ids((await call('dealer_manager', { method: 'GET', url: `${base}?limit=200` })).body)).toEqual(
       expect.arrayContaining([mine, others]),
     );
   });

@@ -159,9 +159,20 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
           randomBytes(40),
         ],
       );
+      const leadId = newId();
       await client.query(
         `insert into leads (tenant_id, id, store_id, customer_id, vehicle_id, source) values ($1, $2, $3, $4, $5, 'walk-in')`,
-        [id, newId(), storeId, customerId, vehicleId],
+        [id, leadId, storeId, customerId, vehicleId],
+      );
+      await client.query(
+        `insert into messages (tenant_id, id, lead_id, store_id, direction, channel, body)
+         values ($1, $2, $3, $4, 'inbound', 'email', $5)`,
+        [id, newId(), leadId, storeId, `${tag} asks about the car`],
+      );
+      await client.query(
+        `insert into bookings (tenant_id, id, lead_id, store_id, kind, vehicle_id, starts_at, ends_at)
+         values ($1, $2, $3, $4, 'test_drive', $5, now(), now() + interval '1 hour')`,
+        [id, newId(), leadId, storeId, vehicleId],
       );
       await client.query(
         `insert into deals (tenant_id, id, store_id, customer_id, vehicle_id, price_minor, currency)

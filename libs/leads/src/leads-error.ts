@@ -16,6 +16,9 @@ export enum LeadsErrorCode {
   DealTransition = 'leads.deal_transition',
   VehicleTaken = 'leads.vehicle_taken',
   DealLocked = 'leads.deal_locked',
+  BookingNotFound = 'leads.booking_not_found',
+  DoubleBooking = 'leads.double_booking',
+  BookingTime = 'leads.booking_time',
 }
 
 export class LeadsError extends DomainError<LeadsErrorCode> {
@@ -28,11 +31,13 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
       case LeadsErrorCode.CustomerNotFound:
       case LeadsErrorCode.LeadNotFound:
       case LeadsErrorCode.DealNotFound:
+      case LeadsErrorCode.BookingNotFound:
         return 404;
       case LeadsErrorCode.StatusTransition:
       case LeadsErrorCode.DealTransition:
       case LeadsErrorCode.VehicleTaken:
       case LeadsErrorCode.DealLocked:
+      case LeadsErrorCode.DoubleBooking:
         return 409;
       case LeadsErrorCode.UnknownStore:
       case LeadsErrorCode.InvalidPhone:
@@ -42,6 +47,7 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
       case LeadsErrorCode.NotAnAssignee:
       case LeadsErrorCode.UnknownVehicle:
       case LeadsErrorCode.UnknownCustomer:
+      case LeadsErrorCode.BookingTime:
         return 400;
       default:
         return assertNever(this.code);
