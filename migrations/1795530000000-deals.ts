@@ -4,7 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Deals: a customer buying a vehicle at a price. A deal lives in its customer's store; signing
  * reserves the vehicle and delivery sells it, each in the transaction that moves the deal. At most
  * one signed (or delivered) deal per vehicle, enforced by a partial unique index as well as by the
- * service's lock on the vehicle, so two concurrent signings cannot both win.
+ * service's lock on the vehicle, so two concurrent signings cannot both win. The signed bill of sale
+ * is an encrypted object in storage; the deal keeps its key, size and SHA-256.
  */
 export class Deals1795530000000 implements MigrationInterface {
   name = 'Deals1795530000000';
@@ -24,6 +25,10 @@ export class Deals1795530000000 implements MigrationInterface {
         signed_at timestamptz,
         delivered_at timestamptz,
         cancelled_at timestamptz,
+        bill_of_sale_key text check (bill_of_sale_key like 'tenants/' || tenant_id || '/%'),
+        bill_of_sale_size bigint check (bill_of_sale_size >= 0),
+        bill_of_sale_sha256 bytea check (length(bill_of_sale_sha256) = 32),
+        bill_of_sale_at timestamptz,
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now(),
         primary key (tenant_id, id),
@@ -33,7 +38,9 @@ export class Deals1795530000000 implements MigrationInterface {
         foreign key (tenant_id, vehicle_id) references vehicles (tenant_id, id),
         constraint deals_signed_at check ((status in ('signed', 'delivered')) <= (signed_at is not null)),
         constraint deals_delivered_at check ((status = 'delivered') = (delivered_at is not null)),
-        constraint deals_cancelled_at check ((status = 'cancelled') = (cancelled_at is not null))
+        constraint deals_cancelled_at check ((status = 'cancelled') = (cancelled_at is not null)),
+        constraint deals_bill_of_sale check (
+          (bill_of_sale_key is null) = (bill_of_sale_sha256 is null) and (bill_of_sale_key is null) = (bill_of_sale_at is null))
       )`);
     await db.query(
       `create unique index deals_one_per_vehicle on deals (tenant_id, vehicle_id) where status in ('signed', 'delivered')`,

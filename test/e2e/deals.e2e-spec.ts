@@ -1,10 +1,15 @@
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import {
   createGroup,
   type Group,
+  multipartFile,
   startTestApi,
   temporaryMailDir,
   type TestApi,
+  TINY_PNG,
 } from '@forecourt/test-harness';
 
 /**
@@ -183,5 +188,61 @@ describe('who sees a deal', () => {
       [read.requestId],
     );
     expect(rows).toEqual([{ action: 'deal.read', subject_ids: [customerId] }]);
+  });
+});
+
+describe('the bill of sale', () => {
+  const pdf = Buffer.from('%PDF-1.7\n% signed bill of sale, Dana Deal\n%%EOF\n');
+  const upload = async (who: string, dealId: string, bytes: Buffer, contentType = 'application/pdf') => {
+    const form = multipartFile(bytes, { contentType, fileName: 'bill.pdf' });
+    const response = await api.app.inject({
+      method: 'PUT',
+      url: `/v1/tenants/${g.tenantId}/deals/${dealId}/bill-of-sale`,
+      payload: form.payload,
+      headers: { ...form.headers, authorization: `Bearer ${g.tokens[who]}` },
+    });
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+  };
+  const objectsOf = (dealId: string) => {
+    try {
+      return readdirSync(
+        join(api.dataDir, 'objects', 'tenants', g.tenantId, 'deals', dealId, 'bill-of-sale'),
+      );
+    } catch {
+      return [];
+    }
+  };
+
+  it('is a PDF of a signed deal, stored encrypted, downloaded by those who may see the customer', async () => {
+    const dealId = await newDeal(await newVehicle());
+    expect((await upload(SALES, dealId, pdf)).status).toBe(409); // a draft has none yet
+    await call(SALES, 'PATCH', `/deals/${dealId}`, { status: 'signed' });
+    expect((await upload(SALES, dealId, TINY_PNG, 'application/pdf')).status).toBe(415);
+    expect(objectsOf(dealId)).toEqual([]);
+    const stored = await upload(SALES, dealId, pdf);
+    expect(stored.status).toBe(200);
+    expect(stored.body.billOfSale).toMatchObject({
+      size: pdf.length,
+      sha256: createHash('sha256').update(pdf).digest('hex'),
+    });
+    const download = await api.app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${g.tenantId}/deals/${dealId}/bill-of-sale`,
+      headers: { authorization: `Bearer ${g.tokens[SALES]}` },
+    });
+    expect(download.statusCode).toBe(200);
+    expect(download.rawPayload.equals(pdf)).toBe(true);
+    const { rows } = await admin.query<{ action: string }>(
+      'select action from audit_events where request_id = $1',
+      [String(download.headers['x-request-id'])],
+    );
+    expect(rows).toEqual([{ action: 'bill_of_sale.download' }]);
+    const marketing = await call(MARKETING, 'GET', `/deals/${dealId}/bill-of-sale`);
+    expect(marketing.status).toBe(403);
+    // a new upload replaces the old one, whose object goes
+    const [first] = objectsOf(dealId);
+    expect((await upload(SALES, dealId, Buffer.concat([pdf, Buffer.from('% v2\n')]))).status).toBe(200);
+    expect(objectsOf(dealId)).toHaveLength(1);
+    expect(objectsOf(dealId)).not.toContain(first);
   });
 });

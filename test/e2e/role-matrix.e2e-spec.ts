@@ -81,7 +81,7 @@ interface Fixture {
 }
 
 type Request = {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   body?: object;
   /** A raw body (a multipart upload) with its own headers, instead of JSON. */
@@ -522,6 +522,24 @@ const CASES: Case[] = [
     }),
     expected: WORKS_WITH_CUSTOMERS,
   },
+  {
+    route: 'PUT /v1/tenants/:tenantId/deals/:dealId/bill-of-sale',
+    request: async (f, tenant) => ({
+      method: 'PUT',
+      url: `/v1/tenants/${tenant}/deals/${await signedDealIn(f)}/bill-of-sale`,
+      raw: multipartFile(BILL_OF_SALE, { contentType: 'application/pdf', fileName: 'bill.pdf' }),
+    }),
+    expected: WORKS_WITH_CUSTOMERS,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/deals/:dealId/bill-of-sale',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/deals/${await signedDealIn(f, { withBillOfSale: true })}/bill-of-sale`,
+    }),
+    // the document names the customer: not for marketing
+    expected: { ...WORKS_WITH_CUSTOMERS, dealer_marketing: 403 },
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -631,6 +649,23 @@ async function bookingIn(f: Fixture): Promise<string> {
     body: { leadId: await leadIn(f), kind: 'appointment', assignedUserId: f.ids.dealer_sales, ...nextSlot() },
   });
   return (JSON.parse(created.body) as { id: string }).id;
+}
+
+const BILL_OF_SALE = Buffer.from('%PDF-1.7\n% bill of sale\n%%EOF\n');
+
+/** A signed deal of the salesperson walked here (optionally with its bill of sale). */
+async function signedDealIn(f: Fixture, options: { withBillOfSale?: boolean } = {}): Promise<string> {
+  const dealId = await dealIn(f);
+  const url = `/v1/tenants/${f.tenantA}/deals/${dealId}`;
+  await call('dealer_admin', { method: 'PATCH', url, body: { status: 'signed' } });
+  if (options.withBillOfSale) {
+    await call('dealer_admin', {
+      method: 'PUT',
+      url: `${url}/bill-of-sale`,
+      raw: multipartFile(BILL_OF_SALE, { contentType: 'application/pdf', fileName: 'bill.pdf' }),
+    });
+  }
+  return dealId;
 }
 
 /** A new vehicle of tenant A with one photo. */
@@ -809,7 +844,9 @@ describe('rows inside an allowed route', () => {
         (await call(role, { method: 'GET', url: `${base}/${vehicleId}/media/${mediaId}` })).status,
       ];
       expect({ role, statuses }).toEqual({ role, statuses: [404, 404, 404] });
-      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(vehicleId);
+      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(
+        vehicleId,
+      );
     }
     const manager = [
       (await call('dealer_manager', { method: 'PATCH', url: `${base}/${vehicleId}`, body: { mileage: 1 } }))
@@ -840,7 +877,9 @@ describe('rows inside an allowed route', () => {
         role,
         status: 404,
       });
-      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(outside);
+      expect(ids((await call(role, { method: 'GET', url: `${base}?limit=200` })).body)).not.toContain(
+        outside,
+      );
     }
     const inside = await customerIn(fixture);
     const seen = JSON.parse(

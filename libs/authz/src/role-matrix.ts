@@ -112,6 +112,7 @@ export const SUBJECT_FIELDS = {
     'deliveredAt',
     'cancelledAt',
     'createdAt',
+    'billOfSale',
   ],
   Plan: ['code', 'name', 'pricePerStoreMinor', 'currency', 'limits'],
   Subscription: ['provider', 'status', 'currentPeriodEnd', 'cancelAtPeriodEnd', 'plan'],

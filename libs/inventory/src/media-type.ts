@@ -1,3 +1,6 @@
+import { Transform } from 'node:stream';
+import { InventoryError, InventoryErrorCode } from './inventory-error';
+
 /** The media a vehicle may carry, recognised by their first bytes — never by what the client says. */
 export const MEDIA_TYPES = [
   'image/jpeg',
@@ -30,4 +33,34 @@ export function mediaTypeOf(head: Buffer): MediaType | null {
 
 export function mediaKindOf(type: MediaType): 'photo' | 'document' {
   return type === 'application/pdf' ? 'document' : 'photo';
+}
+
+/** Passes the bytes on once their first ones prove an accepted type; otherwise fails the stream. */
+export function contentTypeCheck(found: (type: MediaType) => void): Transform {
+  let head: Buffer | null = Buffer.alloc(0);
+  const decide = (stream: Transform): Error | null => {
+    const type = mediaTypeOf(head!);
+    if (!type) return unsupportedType();
+    found(type);
+    stream.push(head);
+    head = null;
+    return null;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (head === null) return done(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      done(head.length >= MEDIA_SNIFF_BYTES ? decide(this) : null);
+    },
+    flush(done) {
+      done(head === null ? null : decide(this));
+    },
+  });
+}
+
+export function unsupportedType(): InventoryError {
+  return new InventoryError(
+    InventoryErrorCode.UnsupportedMediaType,
+    'file: the content is not a JPEG, PNG, WebP, HEIC image or a PDF (whatever its name or Content-Type says)',
+  );
 }

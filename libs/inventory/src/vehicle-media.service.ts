@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { DatabaseError } from 'pg';
 import { AuditTrail } from '@forecourt/audit';
 import { type AppAbility, RowPolicy } from '@forecourt/authz';
@@ -9,7 +9,7 @@ import { tenantScopeOf, TenantTransaction } from '@forecourt/database';
 import { ObjectDeletions, objectKeyOf, ObjectStore } from '@forecourt/storage';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 import { MediaLinks } from './media-links';
-import { MEDIA_SNIFF_BYTES, mediaKindOf, type MediaType, mediaTypeOf } from './media-type';
+import { contentTypeCheck, mediaKindOf, type MediaType, unsupportedType } from './media-type';
 import type { MediaLinkDto, VehicleMediaDto } from './vehicle.dto';
 
 export const MEDIA_COLUMNS = `vm.id, vm.vehicle_id as "vehicleId", vm.kind, vm.content_type as "contentType",
@@ -106,7 +106,7 @@ export class VehicleMedia {
     let type: MediaType | null = null;
     const sniffed = pipeline(
       upload.file,
-      typeCheck((found) => (type = found)),
+      contentTypeCheck((found) => (type = found)),
       () => undefined,
     );
     const objectKey = objectKeyOf({ tenantId }, path);
@@ -304,29 +304,6 @@ export class VehicleMedia {
   }
 }
 
-/** Passes the bytes on once their first ones prove an accepted type; otherwise fails the stream. */
-function typeCheck(found: (type: MediaType) => void): Transform {
-  let head: Buffer | null = Buffer.alloc(0);
-  const decide = (stream: Transform): Error | null => {
-    const type = mediaTypeOf(head!);
-    if (!type) return unsupportedType();
-    found(type);
-    stream.push(head);
-    head = null;
-    return null;
-  };
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (head === null) return done(null, chunk);
-      head = Buffer.concat([head, chunk]);
-      done(head.length >= MEDIA_SNIFF_BYTES ? decide(this) : null);
-    },
-    flush(done) {
-      done(head === null ? null : decide(this));
-    },
-  });
-}
-
 function pathOf(tenantId: string, objectKey: string): string {
   return objectKey.slice(`tenants/${tenantId}/`.length);
 }
@@ -339,13 +316,6 @@ function cleanFileName(name: string | null): string | null {
     .trim()
     .slice(0, 255);
   return clean === '' ? null : clean;
-}
-
-function unsupportedType(): InventoryError {
-  return new InventoryError(
-    InventoryErrorCode.UnsupportedMediaType,
-    'file: the content is not a JPEG, PNG, WebP, HEIC image or a PDF (whatever its name or Content-Type says)',
-  );
 }
 
 function vehicleNotFound(): InventoryError {

@@ -53,6 +53,13 @@ export class DealDto {
   @ApiProperty({ nullable: true, type: String }) deliveredAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) cancelledAt!: string | null;
   @ApiProperty() createdAt!: string;
+  @ApiProperty({ type: () => BillOfSaleDto, nullable: true }) billOfSale!: BillOfSaleDto | null;
+}
+
+export class BillOfSaleDto {
+  @ApiProperty() size!: number;
+  @ApiProperty({ description: 'hex SHA-256 of the PDF' }) sha256!: string;
+  @ApiProperty() uploadedAt!: string;
 }
 
 export class DealPageDto {

@@ -1,5 +1,7 @@
-import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Patch, Post, Put, Query, Req, StreamableFile } from '@nestjs/common';
+import { ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { uploadOf } from '@forecourt/inventory';
 import { type AppAbility, Can, CurrentAbility, Redact } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Guarded } from '@forecourt/tenants';
@@ -63,5 +65,36 @@ export class DealsController {
     @Body() body: PatchDealDto,
   ): Promise<DealDto> {
     return this.deals.update(ctx, ability, params.dealId, body);
+  }
+
+  @Put(':dealId/bill-of-sale')
+  @Can('update', 'Deal')
+  @Redact('Deal')
+  @ApiConsumes('multipart/form-data')
+  @ApiOkResponse({ type: DealDto })
+  async uploadBillOfSale(
+    @Ctx() ctx: RequestContext,
+    @CurrentAbility() ability: AppAbility,
+    @Param() params: DealParams,
+    @Req() request: FastifyRequest,
+  ): Promise<DealDto> {
+    const upload = await uploadOf(request, this.deals.maxUploadBytes);
+    return this.deals.uploadBillOfSale(ctx, ability, params.dealId, upload);
+  }
+
+  @Get(':dealId/bill-of-sale')
+  @Can('read', 'Deal')
+  @ApiOkResponse({ description: 'the PDF, decrypted' })
+  async billOfSale(
+    @Ctx() ctx: RequestContext,
+    @CurrentAbility() ability: AppAbility,
+    @Param() params: DealParams,
+  ): Promise<StreamableFile> {
+    const document = await this.deals.billOfSale(ctx, ability, params.dealId);
+    return new StreamableFile(document.body, {
+      type: document.contentType,
+      length: document.size,
+      disposition: `attachment; filename="${document.fileName}"`,
+    });
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { pipeline } from 'node:stream';
 import { DatabaseError } from 'pg';
 import { AuditTrail } from '@forecourt/audit';
 import {
@@ -6,9 +7,11 @@ import {
   AccessErrorCode,
   accessibleWhere,
   type AppAbility,
+  readableFields,
   RowPolicy,
   type RowColumns,
 } from '@forecourt/authz';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import {
   decodeCursor,
   DEFAULT_PAGE_SIZE,
@@ -18,7 +21,14 @@ import {
   type RequestContext,
 } from '@forecourt/core';
 import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
-import { VehicleStock } from '@forecourt/inventory';
+import {
+  contentTypeCheck,
+  type MediaDownload,
+  type MediaType,
+  type MediaUpload,
+  VehicleStock,
+} from '@forecourt/inventory';
+import { ObjectDeletions, objectKeyOf, ObjectStore } from '@forecourt/storage';
 import { assertWorksStore } from './assignees';
 import { canMoveDeal, type DealStatus } from './deal-status';
 import type { CreateDealDto, DealDto, DealQueryDto, PatchDealDto } from './deal.dto';
@@ -28,7 +38,9 @@ const AT = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-D
 const DEAL_COLUMNS = `d.id, d.store_id as "storeId", d.customer_id as "customerId", c.name as "customerName",
   d.vehicle_id as "vehicleId", d.price_minor::float8 as "priceMinor", d.currency, d.status,
   d.assigned_user_id as "assignedUserId", ${AT('d.signed_at')} as "signedAt", ${AT('d.delivered_at')} as "deliveredAt",
-  ${AT('d.cancelled_at')} as "cancelledAt", ${AT('d.created_at')} as "createdAt"`;
+  ${AT('d.cancelled_at')} as "cancelledAt", ${AT('d.created_at')} as "createdAt",
+  case when d.bill_of_sale_key is not null then jsonb_build_object('size', d.bill_of_sale_size,
+    'sha256', encode(d.bill_of_sale_sha256, 'hex'), 'uploadedAt', ${AT('d.bill_of_sale_at')}) end as "billOfSale"`;
 const DEALS_WITH_CUSTOMER = `deals d join customers c on c.tenant_id = d.tenant_id and c.id = d.customer_id`;
 const DEAL_ROW: RowColumns = {
   tenantId: 'd.tenant_id',
@@ -56,6 +68,9 @@ export class Deals {
     private readonly audit: AuditTrail,
     private readonly rows: RowPolicy,
     private readonly stock: VehicleStock,
+    private readonly objects: ObjectStore,
+    private readonly deletions: ObjectDeletions,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(ctx: RequestContext, ability: AppAbility, body: CreateDealDto): Promise<DealDto> {
@@ -188,6 +203,109 @@ export class Deals {
         return this.deal(tx, dealId);
       }),
     );
+  }
+
+  /** Largest accepted bill of sale, in bytes (the media limit). */
+  get maxUploadBytes(): number {
+    return this.config.mediaMaxBytes;
+  }
+
+  /**
+   * Stores the signed deal's bill of sale — a PDF, as its bytes prove — encrypted under the
+   * tenant's key; a later upload replaces it (the earlier object is removed after the commit).
+   */
+  async uploadBillOfSale(
+    ctx: RequestContext,
+    ability: AppAbility,
+    dealId: string,
+    upload: MediaUpload,
+  ): Promise<DealDto> {
+    const scope = tenantScopeOf(ctx);
+    const tenantId = scope.tenantId;
+    const deal = await this.transactions.run(scope, (tx) => this.deal(tx, dealId));
+    await this.rows.assert(ctx, ability, 'update', 'Deal', { tenantId, ...deal });
+    if (deal.status !== 'signed' && deal.status !== 'delivered') {
+      upload.file.resume();
+      throw new LeadsError(LeadsErrorCode.DealLocked, 'file: a bill of sale belongs to a signed deal');
+    }
+    const path = `deals/${dealId}/bill-of-sale/${newId()}`;
+    const key = objectKeyOf({ tenantId }, path);
+    await this.deletions.reserve(tenantId, key);
+    let type: MediaType | null = null;
+    const checked = pipeline(
+      upload.file,
+      contentTypeCheck((found) => (type = found)),
+      () => undefined,
+    );
+    const stored = await this.objects.put({ tenantId }, path, checked).catch(async (error: unknown) => {
+      await this.deletions.carryOut(tenantId, [key]);
+      throw error;
+    });
+    if ((type as MediaType | null) !== 'application/pdf') {
+      await this.deletions.carryOut(tenantId, [key]);
+      throw new LeadsError(LeadsErrorCode.NotAPdf, 'file: a bill of sale is a PDF (whatever its name says)');
+    }
+    const previous = await this.transactions.run(scope, async (tx) => {
+      const { rows } = await tx.query<{ key: string | null }>(
+        'select bill_of_sale_key as key from deals where tenant_id = $1 and id = $2 for update',
+        [tenantId, dealId],
+      );
+      await tx.query(
+        `update deals set bill_of_sale_key = $3, bill_of_sale_size = $4, bill_of_sale_sha256 = decode($5, 'hex'),
+           bill_of_sale_at = now(), updated_at = now() where tenant_id = $1 and id = $2`,
+        [tenantId, dealId, stored.key, stored.size, stored.sha256],
+      );
+      await this.deletions.claim(tx, stored.key);
+      if (rows[0]?.key) await this.deletions.schedule(tx, rows[0].key);
+      await this.audit.append(tx, ctx, {
+        action: 'bill_of_sale.upload',
+        subjectType: 'Deal',
+        subjectId: dealId,
+        storeId: deal.storeId,
+      });
+      return rows[0]?.key ?? null;
+    });
+    if (previous) await this.deletions.carryOut(tenantId, [previous]);
+    return this.transactions.run(scope, (tx) => this.deal(tx, dealId));
+  }
+
+  /** The bill of sale's bytes, for a caller who may see the deal's customer; the read is recorded. */
+  async billOfSale(ctx: RequestContext, ability: AppAbility, dealId: string): Promise<MediaDownload> {
+    const scope = tenantScopeOf(ctx);
+    const tenantId = scope.tenantId;
+    const { deal, key } = await this.transactions.run(scope, async (tx) => {
+      const found = await this.deal(tx, dealId);
+      const { rows } = await tx.query<{ key: string | null }>(
+        'select bill_of_sale_key as key from deals where tenant_id = $1 and id = $2',
+        [tenantId, dealId],
+      );
+      return { deal: found, key: rows[0]?.key ?? null };
+    });
+    await this.rows.assert(ctx, ability, 'read', 'Deal', { tenantId, ...deal });
+    // The document names the customer: only for those who may read the deal's customer.
+    if (!readableFields(ability, 'Deal').includes('customerName')) {
+      throw new AccessError(
+        AccessErrorCode.Forbidden,
+        'The bill of sale names the customer, whom your role may not see',
+      );
+    }
+    if (!key || !deal.billOfSale)
+      throw new LeadsError(LeadsErrorCode.DealNotFound, 'This deal has no bill of sale');
+    await this.audit.record(ctx, tenantId, {
+      action: 'bill_of_sale.download',
+      subjectType: 'Deal',
+      subjectId: dealId,
+      subjectIds: [deal.customerId],
+      storeId: deal.storeId,
+    });
+    const body = await this.objects.open({ tenantId }, key.slice(`tenants/${tenantId}/`.length));
+    if (!body) throw new LeadsError(LeadsErrorCode.DealNotFound, 'This deal has no bill of sale');
+    return {
+      body,
+      contentType: 'application/pdf',
+      size: deal.billOfSale.size,
+      fileName: `bill-of-sale-${dealId}.pdf`,
+    };
   }
 
   private async move(tx: TenantWork, ctx: RequestContext, deal: DealDto, to: DealStatus): Promise<void> {

@@ -19,6 +19,7 @@ export enum LeadsErrorCode {
   BookingNotFound = 'leads.booking_not_found',
   DoubleBooking = 'leads.double_booking',
   BookingTime = 'leads.booking_time',
+  NotAPdf = 'leads.not_a_pdf',
 }
 
 export class LeadsError extends DomainError<LeadsErrorCode> {
@@ -49,6 +50,8 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
       case LeadsErrorCode.UnknownCustomer:
       case LeadsErrorCode.BookingTime:
         return 400;
+      case LeadsErrorCode.NotAPdf:
+        return 415;
       default:
         return assertNever(this.code);
     }
