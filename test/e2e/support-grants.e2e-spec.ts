@@ -216,6 +216,37 @@ describe('a support grant', () => {
     expect((await call('GET', vehicles, support)).status).toBe(404);
   });
 
+  it('a read grant shows support leads without contact details, and never customers or messages', async () => {
+    const store = await call('POST', `/v1/tenants/${tenantId}/stores`, dealerAdmin, { name: 'Lead Motors' });
+    const customer = await call('POST', `/v1/tenants/${tenantId}/customers`, dealerAdmin, {
+      storeId: store.body.id,
+      name: 'Priya Private',
+      email: 'priya@private.test',
+    });
+    const lead = await call('POST', `/v1/tenants/${tenantId}/leads`, dealerAdmin, {
+      storeId: store.body.id,
+      customerId: customer.body.id,
+      source: 'website',
+    });
+    const leadId = lead.body.id as string;
+    const id = await requestGrant('read');
+    await call('POST', `/v1/tenants/${tenantId}/support-grants/${id}/approve`, dealerAdmin);
+    const seen = await call('GET', `/v1/tenants/${tenantId}/leads/${leadId}`, support);
+    expect(seen.status).toBe(200);
+    expect(seen.body).toMatchObject({ id: leadId, source: 'website' });
+    expect(seen.text).not.toMatch(/Priya|priya@/);
+    expect(
+      (await call('GET', `/v1/tenants/${tenantId}/customers/${customer.body.id as string}`, support)).status,
+    ).toBe(403);
+    expect((await call('GET', `/v1/tenants/${tenantId}/leads/${leadId}/messages`, support)).status).toBe(403);
+    const { rows } = await admin.query<{ action: string; support_grant_id: string }>(
+      'select action, support_grant_id from audit_events where tenant_id = $1 and request_id = $2',
+      [tenantId, seen.requestId],
+    );
+    expect(rows).toEqual([{ action: 'lead.read', support_grant_id: id }]);
+    await call('DELETE', `/v1/tenants/${tenantId}/support-grants/${id}`, dealerAdmin);
+  });
+
   it('expires by itself', async () => {
     const id = await requestGrant('support', 1);
     await call('POST', `/v1/tenants/${tenantId}/support-grants/${id}/approve`, dealerAdmin);
