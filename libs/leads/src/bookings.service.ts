@@ -26,8 +26,9 @@ const AT = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-D
 const BOOKING_COLUMNS = `b.id, b.store_id as "storeId", b.lead_id as "leadId", c.name as "customerName", b.kind,
   b.vehicle_id as "vehicleId", ${AT('b.starts_at')} as "startsAt", ${AT('b.ends_at')} as "endsAt",
   b.assigned_user_id as "assignedUserId", b.status`;
-const BOOKINGS_WITH_CUSTOMER = `bookings b join leads l on l.tenant_id = b.tenant_id and l.id = b.lead_id
-  join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
+// Left joins, as for leads: the page is walked in id order (a booking's lead and customer share its store).
+const BOOKINGS_WITH_CUSTOMER = `bookings b left join leads l on l.tenant_id = b.tenant_id and l.id = b.lead_id
+  left join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
 const BOOKING_ROW: RowColumns = {
   tenantId: 'b.tenant_id',
   storeId: 'b.store_id',

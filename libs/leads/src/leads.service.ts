@@ -27,7 +27,9 @@ const LEAD_COLUMNS = `l.id, l.store_id as "storeId", l.customer_id as "customerI
   c.email as "customerEmail", c.phone as "customerPhone", l.vehicle_id as "vehicleId", l.source, l.status,
   l.lost_reason as "lostReason", l.assigned_user_id as "assignedUserId",
   to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`;
-const LEADS_WITH_CUSTOMER = `leads l join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
+// A left join: the planner then walks the leads in id order and stops at the page (an inner join it
+// estimated at one row and sorted every lead of the tenant); a lead's customer is always in its store.
+const LEADS_WITH_CUSTOMER = `leads l left join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
 /** Where a lead row keeps the fields the matrix writes conditions on. */
 const LEAD_ROW: RowColumns = {
   tenantId: 'l.tenant_id',
