@@ -38,4 +38,4 @@ export {
   TenantTransactionRequiredError,
   type TenantWork,
 } from './tenant-transaction';
-export { startsWithSql } from './text-prefix';
+export { isoTimestampSql, startsWithSql } from './text-prefix';

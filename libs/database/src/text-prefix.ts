@@ -10,3 +10,8 @@ const LAST_CODE_POINT = 0x10ffff;
 export function startsWithSql(column: string, value: string): string {
   return `(${column} ~>=~ ${value} and ${column} ~<~ (${value} || chr(${LAST_CODE_POINT})))`;
 }
+
+/** SQL rendering the timestamp expression `column` as ISO 8601 in UTC with milliseconds (`…T…Z`). */
+export function isoTimestampSql(column: string): string {
+  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}

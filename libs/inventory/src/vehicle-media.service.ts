@@ -5,7 +5,7 @@ import { AuditTrail } from '@forecourt/audit';
 import { type AppAbility, RowPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { newId, type RequestContext } from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction } from '@forecourt/database';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction } from '@forecourt/database';
 import { ObjectDeletions, objectKeyOf, ObjectStore } from '@forecourt/storage';
 import { InventoryError, InventoryErrorCode } from './inventory-error';
 import { MediaLinks } from './media-links';
@@ -14,7 +14,7 @@ import type { MediaLinkDto, VehicleMediaDto } from './vehicle.dto';
 
 export const MEDIA_COLUMNS = `vm.id, vm.vehicle_id as "vehicleId", vm.kind, vm.content_type as "contentType",
   vm.size::float8 as size, encode(vm.sha256, 'hex') as sha256, vm.file_name as "fileName",
-  to_char(vm.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`;
+  ${isoTimestampSql('vm.created_at')} as "createdAt"`;
 
 /** Enough for a full photo set and its paperwork; a bound on what one vehicle can pile up. */
 export const MAX_MEDIA_PER_VEHICLE = 100;

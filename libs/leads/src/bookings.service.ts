@@ -1,30 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseError } from 'pg';
 import { AuditTrail } from '@forecourt/audit';
-import {
-  AccessError,
-  AccessErrorCode,
-  accessibleWhere,
-  type AppAbility,
-  RowPolicy,
-  type RowColumns,
-} from '@forecourt/authz';
-import {
-  decodeCursor,
-  DEFAULT_PAGE_SIZE,
-  newId,
-  type Page,
-  pageOf,
-  type RequestContext,
-} from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { AccessError, AccessErrorCode, type AppAbility, RowPolicy, type RowColumns } from '@forecourt/authz';
+import { DEFAULT_PAGE_SIZE, newId, type Page, pageOf, type RequestContext } from '@forecourt/core';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { listStatement } from './list-statement';
 import { assertWorksStore } from './assignees';
 import type { BookingDto, BookingQueryDto, CreateBookingDto, PatchBookingDto } from './conversation.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
 
-const AT = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const BOOKING_COLUMNS = `b.id, b.store_id as "storeId", b.lead_id as "leadId", c.name as "customerName", b.kind,
-  b.vehicle_id as "vehicleId", ${AT('b.starts_at')} as "startsAt", ${AT('b.ends_at')} as "endsAt",
+  b.vehicle_id as "vehicleId", ${isoTimestampSql('b.starts_at')} as "startsAt", ${isoTimestampSql('b.ends_at')} as "endsAt",
   b.assigned_user_id as "assignedUserId", b.status`;
 // Left joins, as for leads: the page is walked in id order (a booking's lead and customer share its store).
 const BOOKINGS_WITH_CUSTOMER = `bookings b left join leads l on l.tenant_id = b.tenant_id and l.id = b.lead_id
@@ -102,24 +88,23 @@ export class Bookings {
   async list(ctx: RequestContext, ability: AppAbility, query: BookingQueryDto): Promise<Page<BookingDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [scope.tenantId, decodeCursor(query.cursor), limit + 1];
-    const where = ['b.tenant_id = $1', '($2::uuid is null or b.id > $2)'];
-    for (const [column, value] of [
-      ['b.store_id', query.storeId],
-      ['b.vehicle_id', query.vehicleId],
-      ['b.lead_id', query.leadId],
-    ] as const) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    }
-    const readable = accessibleWhere(ability, 'read', 'Booking', BOOKING_ROW, params.length + 1);
-    const { rows } = await this.transactions.statement<BookingDto>(
-      scope,
-      `select ${BOOKING_COLUMNS} from ${BOOKINGS_WITH_CUSTOMER}
-        where ${where.join(' and ')} and ${readable.sql} order by b.id limit $3`,
-      [...params, ...readable.params],
-    );
+    const listing = listStatement({
+      tenantId: scope.tenantId,
+      ability,
+      subject: 'Booking',
+      alias: 'b',
+      columns: BOOKING_COLUMNS,
+      from: BOOKINGS_WITH_CUSTOMER,
+      row: BOOKING_ROW,
+      limit,
+      cursor: query.cursor,
+      equal: [
+        ['b.store_id', query.storeId],
+        ['b.vehicle_id', query.vehicleId],
+        ['b.lead_id', query.leadId],
+      ],
+    });
+    const { rows } = await this.transactions.statement<BookingDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
       action: 'booking.list',

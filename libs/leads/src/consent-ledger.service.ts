@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { AuditTrail } from '@forecourt/audit';
 import { type AppAbility, RowPolicy } from '@forecourt/authz';
 import { newId, type RequestContext } from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import { CURRENT_CONSENTS } from './consent';
 import type { ConsentEventDto, ConsentLedgerDto, ConsentStateDto, RecordConsentDto } from './customer.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
 
 const EVENT_COLUMNS = `e.id, e.channel, e.purpose, e.status, e.source, e.actor_id as "actorId",
-  to_char(e.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at`;
+  ${isoTimestampSql('e.at')} as at`;
 
 /**
  * A customer's consent, per channel and purpose, as an append-only ledger of grants and

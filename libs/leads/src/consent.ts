@@ -1,3 +1,4 @@
+import { isoTimestampSql } from '@forecourt/database';
 export const CONSENT_CHANNELS = ['email', 'sms', 'phone', 'whatsapp'] as const;
 export const CONSENT_PURPOSES = ['marketing', 'service'] as const;
 export const CONSENT_STATUSES = ['granted', 'withdrawn'] as const;
@@ -9,7 +10,7 @@ export const CONSENT_STATUSES = ['granted', 'withdrawn'] as const;
  */
 export const CURRENT_CONSENTS = `coalesce((
     select jsonb_agg(jsonb_build_object('channel', l.channel, 'purpose', l.purpose, 'status', l.status,
-             'at', to_char(l.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'source', l.source)
+             'at', ${isoTimestampSql('l.at')}, 'source', l.source)
            order by l.channel, l.purpose)
       from (select distinct on (e.channel, e.purpose) e.channel, e.purpose, e.status, e.at, e.source
               from consent_events e

@@ -9,12 +9,12 @@ import {
   pageOf,
   type RequestContext,
 } from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
 import type { MessageDto, PostMessageDto } from './conversation.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
 
 const MESSAGE_COLUMNS = `m.id, m.lead_id as "leadId", m.direction, m.channel, m.body, m.author_id as "authorId",
-  to_char(m.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at`;
+  ${isoTimestampSql('m.at')} as at`;
 
 /**
  * A lead's conversation: what was said, inbound and outbound, kept as said (messages are only

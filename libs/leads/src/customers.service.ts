@@ -18,7 +18,13 @@ import {
   type RequestContext,
 } from '@forecourt/core';
 import { TenantKeys } from '@forecourt/crypto';
-import { startsWithSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import {
+  isoTimestampSql,
+  startsWithSql,
+  tenantScopeOf,
+  TenantTransaction,
+  type TenantWork,
+} from '@forecourt/database';
 import { assertNoCardNumber } from './card-number';
 import { CURRENT_CONSENTS } from './consent';
 import type {
@@ -49,7 +55,7 @@ const PLAIN = {
 } as const;
 
 const SUMMARY_COLUMNS = `c.id, c.store_id as "storeId", c.name, c.email, c.phone, ${CURRENT_CONSENTS} as consents,
-  to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`;
+  ${isoTimestampSql('c.created_at')} as "createdAt"`;
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, c.address, c.notes,
   c.national_id as "nationalId", c.driver_license as "driverLicense", c.sensitive`;
 const CUSTOMER_ROW: RowColumns = { tenantId: 'c.tenant_id', storeId: 'c.store_id' };

@@ -5,22 +5,15 @@ import { AuditTrail } from '@forecourt/audit';
 import {
   AccessError,
   AccessErrorCode,
-  accessibleWhere,
   type AppAbility,
   readableFields,
   RowPolicy,
   type RowColumns,
 } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
-import {
-  decodeCursor,
-  DEFAULT_PAGE_SIZE,
-  newId,
-  type Page,
-  pageOf,
-  type RequestContext,
-} from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { DEFAULT_PAGE_SIZE, newId, type Page, pageOf, type RequestContext } from '@forecourt/core';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { listStatement } from './list-statement';
 import {
   contentTypeCheck,
   type MediaDownload,
@@ -34,13 +27,12 @@ import { canMoveDeal, type DealStatus } from './deal-status';
 import type { CreateDealDto, DealDto, DealQueryDto, PatchDealDto } from './deal.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
 
-const AT = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const DEAL_COLUMNS = `d.id, d.store_id as "storeId", d.customer_id as "customerId", c.name as "customerName",
   d.vehicle_id as "vehicleId", d.price_minor::float8 as "priceMinor", d.currency, d.status,
-  d.assigned_user_id as "assignedUserId", ${AT('d.signed_at')} as "signedAt", ${AT('d.delivered_at')} as "deliveredAt",
-  ${AT('d.cancelled_at')} as "cancelledAt", ${AT('d.created_at')} as "createdAt",
+  d.assigned_user_id as "assignedUserId", ${isoTimestampSql('d.signed_at')} as "signedAt", ${isoTimestampSql('d.delivered_at')} as "deliveredAt",
+  ${isoTimestampSql('d.cancelled_at')} as "cancelledAt", ${isoTimestampSql('d.created_at')} as "createdAt",
   case when d.bill_of_sale_key is not null then jsonb_build_object('size', d.bill_of_sale_size,
-    'sha256', encode(d.bill_of_sale_sha256, 'hex'), 'uploadedAt', ${AT('d.bill_of_sale_at')}) end as "billOfSale"`;
+    'sha256', encode(d.bill_of_sale_sha256, 'hex'), 'uploadedAt', ${isoTimestampSql('d.bill_of_sale_at')}) end as "billOfSale"`;
 // A left join, as for leads: the page is walked in id order instead of sorting every deal of the tenant.
 const DEALS_WITH_CUSTOMER = `deals d left join customers c on c.tenant_id = d.tenant_id and c.id = d.customer_id`;
 const DEAL_ROW: RowColumns = {
@@ -120,24 +112,23 @@ export class Deals {
   async list(ctx: RequestContext, ability: AppAbility, query: DealQueryDto): Promise<Page<DealDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [scope.tenantId, decodeCursor(query.cursor), limit + 1];
-    const where = ['d.tenant_id = $1', '($2::uuid is null or d.id > $2)'];
-    for (const [column, value] of [
-      ['d.store_id', query.storeId],
-      ['d.status', query.status],
-      ['d.vehicle_id', query.vehicleId],
-    ] as const) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    }
-    const readable = accessibleWhere(ability, 'read', 'Deal', DEAL_ROW, params.length + 1);
-    const { rows } = await this.transactions.statement<DealDto>(
-      scope,
-      `select ${DEAL_COLUMNS} from ${DEALS_WITH_CUSTOMER}
-        where ${where.join(' and ')} and ${readable.sql} order by d.id limit $3`,
-      [...params, ...readable.params],
-    );
+    const listing = listStatement({
+      tenantId: scope.tenantId,
+      ability,
+      subject: 'Deal',
+      alias: 'd',
+      columns: DEAL_COLUMNS,
+      from: DEALS_WITH_CUSTOMER,
+      row: DEAL_ROW,
+      limit,
+      cursor: query.cursor,
+      equal: [
+        ['d.store_id', query.storeId],
+        ['d.status', query.status],
+        ['d.vehicle_id', query.vehicleId],
+      ],
+    });
+    const { rows } = await this.transactions.statement<DealDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
       action: 'deal.list',

@@ -1,23 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseError } from 'pg';
 import { AuditTrail } from '@forecourt/audit';
-import {
-  AccessError,
-  AccessErrorCode,
-  accessibleWhere,
-  type AppAbility,
-  RowPolicy,
-  type RowColumns,
-} from '@forecourt/authz';
-import {
-  decodeCursor,
-  DEFAULT_PAGE_SIZE,
-  newId,
-  type Page,
-  pageOf,
-  type RequestContext,
-} from '@forecourt/core';
-import { tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { AccessError, AccessErrorCode, type AppAbility, RowPolicy, type RowColumns } from '@forecourt/authz';
+import { DEFAULT_PAGE_SIZE, newId, type Page, pageOf, type RequestContext } from '@forecourt/core';
+import { isoTimestampSql, tenantScopeOf, TenantTransaction, type TenantWork } from '@forecourt/database';
+import { listStatement } from './list-statement';
 import { assertWorksStore } from './assignees';
 import { canMoveLead } from './lead-status';
 import type { CreateLeadDto, LeadDto, LeadQueryDto, PatchLeadDto } from './lead.dto';
@@ -26,7 +13,7 @@ import { LeadsError, LeadsErrorCode } from './leads-error';
 const LEAD_COLUMNS = `l.id, l.store_id as "storeId", l.customer_id as "customerId", c.name as "customerName",
   c.email as "customerEmail", c.phone as "customerPhone", l.vehicle_id as "vehicleId", l.source, l.status,
   l.lost_reason as "lostReason", l.assigned_user_id as "assignedUserId",
-  to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"`;
+  ${isoTimestampSql('l.created_at')} as "createdAt"`;
 // A left join: the planner then walks the leads in id order and stops at the page (an inner join it
 // estimated at one row and sorted every lead of the tenant); a lead's customer is always in its store.
 const LEADS_WITH_CUSTOMER = `leads l left join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
@@ -85,25 +72,24 @@ export class Leads {
   async list(ctx: RequestContext, ability: AppAbility, query: LeadQueryDto): Promise<Page<LeadDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [scope.tenantId, decodeCursor(query.cursor), limit + 1];
-    const where = ['l.tenant_id = $1', '($2::uuid is null or l.id > $2)'];
-    for (const [column, value] of [
-      ['l.store_id', query.storeId],
-      ['l.status', query.status],
-      ['l.assigned_user_id', query.assignedUserId],
-      ['l.customer_id', query.customerId],
-    ] as const) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    }
-    const readable = accessibleWhere(ability, 'read', 'Lead', LEAD_ROW, params.length + 1);
-    const { rows } = await this.transactions.statement<LeadDto>(
-      scope,
-      `select ${LEAD_COLUMNS} from ${LEADS_WITH_CUSTOMER}
-        where ${where.join(' and ')} and ${readable.sql} order by l.id limit $3`,
-      [...params, ...readable.params],
-    );
+    const listing = listStatement({
+      tenantId: scope.tenantId,
+      ability,
+      subject: 'Lead',
+      alias: 'l',
+      columns: LEAD_COLUMNS,
+      from: LEADS_WITH_CUSTOMER,
+      row: LEAD_ROW,
+      limit,
+      cursor: query.cursor,
+      equal: [
+        ['l.store_id', query.storeId],
+        ['l.status', query.status],
+        ['l.assigned_user_id', query.assignedUserId],
+        ['l.customer_id', query.customerId],
+      ],
+    });
+    const { rows } = await this.transactions.statement<LeadDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
       action: 'lead.list',
