@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import {
   createGroup,
   type Group,
+  memberCaller,
   startTestApi,
   temporaryMailDir,
   type TestApi,
@@ -25,20 +26,10 @@ let mine: string;
 let theirs: string;
 let vehicleId: string;
 
-async function call(who: string, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) {
-  const response = await api.app.inject({
-    method,
-    url: `/v1/tenants/${g.tenantId}${url}`,
-    payload,
-    headers: { authorization: `Bearer ${g.tokens[who]}` },
-  });
-  return {
-    status: response.statusCode,
-    body: response.json<Record<string, unknown>>(),
-    text: response.body,
-    requestId: String(response.headers['x-request-id']),
-  };
-}
+const call = memberCaller(
+  () => api,
+  () => g,
+);
 
 const eventsOf = async (requestId: string) =>
   (

@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import {
   createGroup,
   type Group,
+  memberCaller,
   multipartFile,
   startTestApi,
   temporaryMailDir,
@@ -28,19 +29,10 @@ const MARKETING = 'marketing@deals.test';
 let customerId: string;
 let vinCounter = 0;
 
-async function call(who: string, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) {
-  const response = await api.app.inject({
-    method,
-    url: `/v1/tenants/${g.tenantId}${url}`,
-    payload,
-    headers: { authorization: `Bearer ${g.tokens[who]}` },
-  });
-  return {
-    status: response.statusCode,
-    body: response.json<Record<string, unknown>>(),
-    requestId: String(response.headers['x-request-id']),
-  };
-}
+const call = memberCaller(
+  () => api,
+  () => g,
+);
 
 async function newVehicle(): Promise<string> {
   const vin = `WVWZZZ1JZ${String(++vinCounter).padStart(8, '0')}`;

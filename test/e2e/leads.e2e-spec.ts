@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import {
   createGroup,
   type Group,
+  memberCaller,
   startTestApi,
   temporaryMailDir,
   type TestApi,
@@ -25,20 +26,10 @@ const SOUTH_SALES = 'south@floor.test';
 const MARKETING = 'marketing@floor.test';
 let customerId: string;
 
-async function call(who: string, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) {
-  const response = await api.app.inject({
-    method,
-    url: `/v1/tenants/${g.tenantId}${url}`,
-    payload,
-    headers: { authorization: `Bearer ${g.tokens[who]}` },
-  });
-  return {
-    status: response.statusCode,
-    body: response.json<Record<string, unknown>>(),
-    text: response.body,
-    requestId: String(response.headers['x-request-id']),
-  };
-}
+const call = memberCaller(
+  () => api,
+  () => g,
+);
 
 async function newLead(who: string, fields: Record<string, unknown> = {}): Promise<string> {
   const created = await call(who, 'POST', '/leads', {

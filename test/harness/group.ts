@@ -85,3 +85,38 @@ export function temporaryMailDir(): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), 'forecourt-mail-'));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/** A member's answer: status, JSON body (`{}` when there is none), raw text and request id. */
+export interface MemberAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+  requestId: string;
+}
+
+/**
+ * Calls `/v1/tenants/<group>/<url>` as the member `who` (an e-mail of the group) with a Bearer
+ * session. Both are read at call time, so a test file can make its caller before `beforeAll`.
+ */
+export function memberCaller(api: () => TestApi, group: () => Group) {
+  return async (
+    who: string,
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: object,
+  ): Promise<MemberAnswer> => {
+    const response = await api().app.inject({
+      method,
+      url: `/v1/tenants/${group().tenantId}${url}`,
+      payload,
+      headers: { authorization: `Bearer ${group().tokens[who]}` },
+    });
+    const json = String(response.headers['content-type']).includes('json');
+    return {
+      status: response.statusCode,
+      body: json ? response.json<Record<string, unknown>>() : {},
+      text: response.body,
+      requestId: String(response.headers['x-request-id']),
+    };
+  };
+}

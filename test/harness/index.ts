@@ -14,5 +14,13 @@ export { type SignedIn, SignInClient } from './sign-in';
 export { invitationTokenFor, mailsIn } from './mailbox';
 export { databaseTestingModule } from './database-module';
 export { startS3Server, type S3TestServer } from './s3-server';
-export { createGroup, type Group, type GroupMember, TEST_PASSWORD, temporaryMailDir } from './group';
+export {
+  createGroup,
+  type Group,
+  type GroupMember,
+  memberCaller,
+  type MemberAnswer,
+  TEST_PASSWORD,
+  temporaryMailDir,
+} from './group';
 export { multipartFile, TINY_PNG } from './multipart';
