@@ -9,6 +9,8 @@ export interface SentStatement {
   values: unknown[];
   /** The context statement sent in the same batch (`TenantTransaction.statement`). */
   context?: { text: string; values: unknown[] };
+  /** Sent as a prepared statement of its connection (`statement(…, { prepared: true })`). */
+  prepared?: boolean;
 }
 
 const SET_CONTEXT = /set_config\('app\.tenant_id'/;
@@ -26,11 +28,17 @@ export async function sentStatements(work: () => Promise<unknown>): Promise<Sent
     const values = Array.isArray(second) ? (second as unknown[]) : [];
     if (typeof first === 'string') sent.push({ text: first, values });
     else if (first && typeof first === 'object' && typeof (first as { text?: unknown }).text === 'string') {
-      const statement = first as { text: string; values?: unknown[]; context?: SentStatement['context'] };
+      const statement = first as {
+        text: string;
+        values?: unknown[];
+        name?: string;
+        context?: SentStatement['context'];
+      };
       sent.push({
         text: statement.text,
         values: statement.values ?? values,
         ...(statement.context ? { context: statement.context } : {}),
+        ...(statement.name ? { prepared: true } : {}),
       });
     }
     return query.apply(this, args);
@@ -57,10 +65,10 @@ function nameOf(text: string): string {
   if (/^insert into audit_events/.test(line))
     return 'insert into audit_events … jsonb_to_recordset($1) (the event)';
   if (SET_CONTEXT.test(line)) return "select set_config('app.tenant_id', …) ×4 (tenant context)";
-  if (/^update sessions s set last_seen_at/.test(line))
-    return 'update sessions … from users … returning (session check)';
-  if (/from leads l join customers c/.test(line))
-    return 'select … from leads l join customers c … order by l.id limit $3 (lead list)';
+  if (/^with live as \( select s\.id, s\.last_seen_at/.test(line))
+    return 'select … from sessions join users (+ last_seen_at moved when a minute old) (session check)';
+  if (/from leads l left join customers c/.test(line))
+    return 'select … from leads l left join customers c … order by l.id limit $3 (lead list)';
   if (/from customers c where c\.tenant_id = \$1 and c\.id = \$2/.test(line))
     return 'select … from customers c where tenant_id, id (+ consent subquery)';
   return line.length > 90 ? `${line.slice(0, 87)}…` : line;
@@ -95,6 +103,7 @@ export async function statementCosts(
   const client = new pg.Client({ connectionString: runtimeUrl });
   await client.connect();
   const rows: string[][] = [];
+  let replays = 0;
   try {
     const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     const repeat = async (run: (index: number) => Promise<unknown>) => {
@@ -139,7 +148,7 @@ export async function statementCosts(
       >();
       const measure = async (
         name: string,
-        statement: { text: string; values: unknown[] },
+        statement: { text: string; values: unknown[]; prepared?: boolean },
         under: SentStatement['context'],
         values: () => unknown[] = () => statement.values,
       ) => {
@@ -154,7 +163,8 @@ export async function statementCosts(
           await client.query(wide.text, wide.values);
         }
         try {
-          const cost = await repeat(() => client.query(statement.text, values()));
+          const prepared = statement.prepared ? { name: `replay_${(replays += 1)}` } : {};
+          const cost = await repeat(() => client.query({ ...prepared, text: statement.text, values: values() }));
           named.set(name, { count: 1, ...cost, ...(await explained(statement.text, values, under)) });
           total += cost.cpu;
         } finally {

@@ -198,6 +198,29 @@ describe('sessions', () => {
     expect((await client.get('/v1/auth/me', fresh)).status).toBe(200);
   });
 
+  it('moves the idle clock only when it is more than a minute old (no write on every request)', async () => {
+    const email = await newOwner();
+    const { token } = await client.enroll(email, PASSWORD);
+    const lastSeen = async (ago: string) => {
+      await admin.query(
+        `update sessions set last_seen_at = now() - $2::interval
+          where user_id = (select id from users where email = $1)`,
+        [email, ago],
+      );
+      expect((await client.get('/v1/auth/me', token)).status).toBe(200);
+      const { rows } = await admin.query<{ age: number }>(
+        `select extract(epoch from now() - last_seen_at)::float8 as age
+           from sessions where user_id = (select id from users where email = $1)`,
+        [email],
+      );
+      return rows[0]!.age;
+    };
+    const recent = await lastSeen('50 seconds');
+    expect(recent).toBeGreaterThanOrEqual(50);
+    const stale = await lastSeen('5 minutes');
+    expect(stale).toBeLessThan(5);
+  });
+
   it('keeps tokens of the previous key working after a rotation, until that key is retired', async () => {
     const keys = api.app.get(KeyStore);
     const email = await newOwner();

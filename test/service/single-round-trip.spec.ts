@@ -116,3 +116,96 @@ describe('TenantTransaction.statement: context and statement in one round trip',
     expect((await transactions.statement(scopeOf(a), 'select 2 as ok')).rows).toEqual([{ ok: 2 }]);
   });
 });
+
+describe('TenantTransaction.statement, prepared: parsed and planned once per connection', () => {
+  // No tenant filter of its own: row-level security alone decides which stores come back.
+  const STORES = 'select id from stores order by id';
+
+  /** How often the (single) connection holds a prepared statement with `text`. */
+  async function preparedCount(text: string): Promise<number> {
+    const client = await pool.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_prepared_statements where statement = $1`,
+        [text],
+      );
+      return rows[0]!.n;
+    } finally {
+      client.release();
+    }
+  }
+
+  it('keeps one prepared statement, and row-level security still follows each call’s scope', async () => {
+    const admin = new Pool({ connectionString: db.adminUrl, max: 1 });
+    const storesOf = new Map<string, string[]>();
+    for (const tenant of [a, b]) {
+      const { rows } = await admin.query<{ id: string }>(
+        'select id from stores where tenant_id = $1 order by id',
+        [tenant.id],
+      );
+      storesOf.set(tenant.id, rows.map((row) => row.id));
+    }
+    await admin.end();
+    // Past the five custom plans after which PostgreSQL may switch to a generic plan.
+    for (let round = 0; round < 8; round++) {
+      for (const tenant of [a, b]) {
+        const { rows } = await transactions.statement<{ id: string }>(
+          scopeOf(tenant),
+          STORES,
+          [],
+          { prepared: true },
+        );
+        expect(rows.map((row) => row.id)).toEqual(storesOf.get(tenant.id));
+      }
+    }
+    expect(await preparedCount(STORES)).toBe(1);
+  });
+
+  it('prepares the context statement once per connection, shared by run and statement', async () => {
+    for (let round = 0; round < 3; round++) {
+      await transactions.run(scopeOf(a), (tx) => tx.query('select 1'));
+      await transactions.statement(scopeOf(b), 'select 1');
+    }
+    const client = await pool.connect();
+    try {
+      const { rows } = await client.query<{ name: string }>(
+        `select name from pg_prepared_statements where statement like '%set_config(''app.tenant_id''%'`,
+      );
+      expect(rows.map((row) => row.name)).toEqual(['fc_set_context']);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('prepares a statement again after a first use that failed before it was parsed', async () => {
+    const broken = 'select id from stores where tenant_id = $1 and'; // a syntax error
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(
+        transactions.statement(scopeOf(a), broken, [a.id], { prepared: true }),
+      ).rejects.toThrow(/syntax error/);
+    }
+    const fixed = 'select count(*)::int as n from stores where tenant_id = $1';
+    expect((await transactions.statement(scopeOf(a), fixed, [a.id], { prepared: true })).rows).toEqual([
+      { n: a.storeIds.length },
+    ]);
+  });
+
+  it('runs a statement again after a first use that failed after it was parsed', async () => {
+    const divide = 'select 10 / $1::int as q';
+    // Parsed, then refused at Bind: the statement exists, node-pg is told to forget it, the next
+    // use closes and prepares it again.
+    await expect(transactions.statement(scopeOf(a), divide, ['x'], { prepared: true })).rejects.toThrow(
+      /invalid input syntax/,
+    );
+    expect((await transactions.statement(scopeOf(a), divide, [5], { prepared: true })).rows).toEqual([
+      { q: 2 },
+    ]);
+    await expect(transactions.statement(scopeOf(a), divide, [0], { prepared: true })).rejects.toThrow(
+      /division by zero/,
+    );
+    expect((await transactions.statement(scopeOf(a), divide, [2], { prepared: true })).rows).toEqual([
+      { q: 5 },
+    ]);
+    expect(await preparedCount(divide)).toBe(1);
+  });
+});

@@ -67,9 +67,12 @@ export class AuditFlusher implements BeforeApplicationShutdown {
     await Promise.all(
       [...chains].map(async ([chain, waiting]) => {
         try {
-          await this.transactions.statement({ tenantId: chain, stores: 'all' }, INSERT_EVENTS, [
-            JSON.stringify(waiting.map((entry) => entry.event)),
-          ]);
+          await this.transactions.statement(
+            { tenantId: chain, stores: 'all' },
+            INSERT_EVENTS,
+            [JSON.stringify(waiting.map((entry) => entry.event))],
+            { prepared: true },
+          );
           for (const entry of waiting) entry.resolve();
         } catch (error) {
           for (const entry of waiting) entry.reject(error);

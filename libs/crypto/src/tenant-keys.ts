@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KeyObject, randomUUID } from 'node:crypto';
-import { type TenantWork } from '@forecourt/database';
+import { type TenantQueries, type TenantWork } from '@forecourt/database';
 import { DecryptionError, open, seal } from './aead';
 import { KeyWrapper } from './envelope';
 
@@ -31,14 +31,15 @@ export class TenantKeys {
     return Buffer.concat([uuidBytes(id), seal(key, plaintext, `${this.tenantOf(tx)}:${context}`)]);
   }
 
-  async open(tx: TenantWork, sealed: Buffer, context: string): Promise<Buffer> {
+  /** Opens a value sealed by {@link seal}; `tx` is only queried for a key not yet in memory. */
+  async open(tx: TenantQueries, sealed: Buffer, context: string): Promise<Buffer> {
     if (sealed.length <= KEY_ID_BYTES) throw new DecryptionError();
     const keyId = uuidOf(sealed.subarray(0, KEY_ID_BYTES));
     const key = await this.keyById(tx, keyId);
     return open(key, sealed.subarray(KEY_ID_BYTES), `${this.tenantOf(tx)}:${context}`);
   }
 
-  private tenantOf(tx: TenantWork): string {
+  private tenantOf(tx: TenantQueries): string {
     const tenantId = tx.scope.tenantId;
     if (!tenantId) throw new Error('tenant keys need a tenant transaction');
     return tenantId;
@@ -70,7 +71,7 @@ export class TenantKeys {
     return { id: row.id, key: this.unwrap(tenantId, row.id, row.wrapped_key) };
   }
 
-  private async keyById(tx: TenantWork, keyId: string): Promise<KeyObject> {
+  private async keyById(tx: TenantQueries, keyId: string): Promise<KeyObject> {
     const tenantId = this.tenantOf(tx);
     const cached = this.cache.get(`${tenantId}:${keyId}`);
     if (cached) return cached;

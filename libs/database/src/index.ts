@@ -33,6 +33,8 @@ export {
 } from './tenant-scope';
 export {
   NestedTenantTransactionError,
+  type TenantQueries,
+  type TenantStatementOptions,
   TenantTransaction,
   type TenantTransactionOptions,
   TenantTransactionRequiredError,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { ClsService } from 'nestjs-cls';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
@@ -18,6 +19,18 @@ export interface TenantTransactionOptions {
   /** statement_timeout for this transaction, in milliseconds. */
   timeoutMs?: number;
 }
+
+export interface TenantStatementOptions extends TenantTransactionOptions {
+  /**
+   * Keep the statement prepared on each connection, so PostgreSQL parses and plans it once per
+   * connection instead of on every call: for fixed hot-path statements only (the text must not
+   * be built from request data, or every variant would stay prepared).
+   */
+  prepared?: boolean;
+}
+
+/** Tenant-scoped queries outside a transaction, each its own unit of work ({@link TenantTransaction.statement}). */
+export type TenantQueries = Pick<TenantWork, 'scope' | 'query'>;
 
 /** Thrown when tenant data is reached outside a tenant transaction. */
 export class TenantTransactionRequiredError extends Error {
@@ -42,6 +55,8 @@ const CURRENT_WORK = Symbol('TenantWork');
 // connection never carries one request's tenant into the next.
 const SET_CONTEXT = `select set_config('app.tenant_id', $1, true), set_config('app.store_ids', $2, true),
   set_config('app.user_id', $3, true), set_config('statement_timeout', $4, true)`;
+/** The context statement is prepared once per connection: it starts every unit of work. */
+const SET_CONTEXT_NAME = 'fc_set_context';
 
 function contextParams(scope: TenantScope, options: TenantTransactionOptions): string[] {
   const settings = scopeSettings(scope);
@@ -75,7 +90,10 @@ export class TenantTransaction {
 
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const context = Promise.all([client.query('begin'), client.query(SET_CONTEXT, params)]);
+    const context = Promise.all([
+      client.query('begin'),
+      client.query({ name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: params }),
+    ]);
     context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
     markTransactionOpen(runner, true);
 
@@ -121,7 +139,7 @@ export class TenantTransaction {
     scope: TenantScope,
     sql: string,
     params: unknown[] = [],
-    options: TenantTransactionOptions = {},
+    options: TenantStatementOptions = {},
   ): Promise<QueryResult<R>> {
     const context = contextParams(scope, options);
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
@@ -133,8 +151,8 @@ export class TenantTransaction {
     try {
       return await runScopedStatement<R>(
         client,
-        { text: SET_CONTEXT, values: context },
-        { text: sql, values: params },
+        { name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: context },
+        { text: sql, values: params, name: options.prepared ? preparedName(sql) : undefined },
       );
     } catch (error) {
       // A database error leaves the connection idle and clean; anything else may not have.
@@ -145,12 +163,32 @@ export class TenantTransaction {
     }
   }
 
+  /**
+   * Queries in `scope` that each run as their own {@link statement}: for a read that needs a
+   * second, rare query (a key on a cache miss) without holding a transaction open for it.
+   */
+  queries(scope: TenantScope): TenantQueries {
+    return { scope, query: (sql, values) => this.statement(scope, sql, values) };
+  }
+
   /** The unit of work open in this async context; throws when there is none. */
   current(): TenantWork {
     const work = this.cls.isActive() ? this.cls.get<TenantWork | undefined>(CURRENT_WORK) : undefined;
     if (!work) throw new TenantTransactionRequiredError();
     return work;
   }
+}
+
+const preparedNames = new Map<string, string>();
+
+/** A prepared statement's name, derived from its text: one text, one name, on every connection. */
+function preparedName(sql: string): string {
+  let name = preparedNames.get(sql);
+  if (!name) {
+    name = `fc_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
 }
 
 /**
