@@ -164,7 +164,9 @@ export async function statementCosts(
         }
         try {
           const prepared = statement.prepared ? { name: `replay_${(replays += 1)}` } : {};
-          const cost = await repeat(() => client.query({ ...prepared, text: statement.text, values: values() }));
+          const cost = await repeat(() =>
+            client.query({ ...prepared, text: statement.text, values: values() }),
+          );
           named.set(name, { count: 1, ...cost, ...(await explained(statement.text, values, under)) });
           total += cost.cpu;
         } finally {

@@ -143,18 +143,18 @@ describe('TenantTransaction.statement, prepared: parsed and planned once per con
         'select id from stores where tenant_id = $1 order by id',
         [tenant.id],
       );
-      storesOf.set(tenant.id, rows.map((row) => row.id));
+      storesOf.set(
+        tenant.id,
+        rows.map((row) => row.id),
+      );
     }
     await admin.end();
     // Past the five custom plans after which PostgreSQL may switch to a generic plan.
     for (let round = 0; round < 8; round++) {
       for (const tenant of [a, b]) {
-        const { rows } = await transactions.statement<{ id: string }>(
-          scopeOf(tenant),
-          STORES,
-          [],
-          { prepared: true },
-        );
+        const { rows } = await transactions.statement<{ id: string }>(scopeOf(tenant), STORES, [], {
+          prepared: true,
+        });
         expect(rows.map((row) => row.id)).toEqual(storesOf.get(tenant.id));
       }
     }
@@ -180,9 +180,9 @@ describe('TenantTransaction.statement, prepared: parsed and planned once per con
   it('prepares a statement again after a first use that failed before it was parsed', async () => {
     const broken = 'select id from stores where tenant_id = $1 and'; // a syntax error
     for (let attempt = 0; attempt < 2; attempt++) {
-      await expect(
-        transactions.statement(scopeOf(a), broken, [a.id], { prepared: true }),
-      ).rejects.toThrow(/syntax error/);
+      await expect(transactions.statement(scopeOf(a), broken, [a.id], { prepared: true })).rejects.toThrow(
+        /syntax error/,
+      );
     }
     const fixed = 'select count(*)::int as n from stores where tenant_id = $1';
     expect((await transactions.statement(scopeOf(a), fixed, [a.id], { prepared: true })).rows).toEqual([
