@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { TenantTransaction } from '@forecourt/database';
-import { PLATFORM_CHAIN } from './audit-event';
+import { type AuditEvent, PLATFORM_CHAIN, type SealedAuditEvent } from './audit-event';
 import { eventOf, EVENT_COLUMNS, EventRow } from './audit-rows';
 import { GENESIS_HASH, sealEvents } from './chain';
 
 /** Events sealed per transaction; a longer backlog takes several. */
 const SEAL_BATCH = 5_000;
+/** Events hashed between two turns of the event loop (about a millisecond of work). */
+const HASH_SLICE = 100;
 /** The first key of the per-chain advisory lock (the second is the chain's hash). */
 const SEAL_LOCK = 0x61756469; // 'audi'
 
@@ -59,7 +61,7 @@ export class AuditSealer {
         );
         if (pending.rows.length === 0) return 0;
         const start = head.rows[0] ? { seq: Number(head.rows[0].seq), hash: head.rows[0].hash } : null;
-        const events = sealEvents(start ?? { seq: 0, hash: GENESIS_HASH }, pending.rows.map(eventOf));
+        const events = await sealInSlices(start ?? { seq: 0, hash: GENESIS_HASH }, pending.rows.map(eventOf));
         await tx.query(
           `update audit_events e set seq = s.seq, prev_hash = decode(s.prev_hash, 'hex'), hash = decode(s.hash, 'hex')
             from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[]) as s(id, seq, prev_hash, hash)
@@ -84,4 +86,24 @@ export class AuditSealer {
       if (sealed < SEAL_BATCH) return total;
     }
   }
+}
+
+/**
+ * {@link sealEvents} in slices, letting the event loop serve requests between them: a second's
+ * events of a busy API (thousands) would otherwise hold every request behind ~20 ms of hashing.
+ */
+async function sealInSlices(
+  head: { seq: number; hash: string },
+  events: AuditEvent[],
+): Promise<SealedAuditEvent[]> {
+  const sealed: SealedAuditEvent[] = [];
+  let last = head;
+  for (let start = 0; start < events.length; start += HASH_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const slice = sealEvents(last, events.slice(start, start + HASH_SLICE));
+    sealed.push(...slice);
+    const tail = slice[slice.length - 1]!;
+    last = { seq: tail.seq, hash: tail.hash };
+  }
+  return sealed;
 }
