@@ -1,6 +1,6 @@
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { DecryptionError, TenantKeys } from '@forecourt/crypto';
-import { TenantTransaction } from '@forecourt/database';
+import { TenantTransaction, userOfUrl } from '@forecourt/database';
 import {
   createGroup,
   type Group,
@@ -129,12 +129,25 @@ describe('a customer', () => {
   });
 
   it('keeps no plaintext identifier in its row, and another tenant’s key does not open them', async () => {
-    const { rows } = await admin.query<{
-      row: string;
-      national_id: Buffer;
-      driver_license: Buffer;
-      sensitive: Buffer;
-    }>('select c::text as row, national_id, driver_license, sensitive from customers c where id = $1', [id]);
+    // As the schema owner, the role that owns the table. Row-level security is forced on the owner
+    // too (and has no policy for it), so the check lifts that inside a transaction it rolls back.
+    const owner = new Client({ connectionString: api.db.ownerUrl });
+    await owner.connect();
+    let rows: { who: string; row: string; national_id: Buffer; driver_license: Buffer; sensitive: Buffer }[];
+    try {
+      await owner.query('begin');
+      await owner.query('alter table customers no force row level security');
+      ({ rows } = await owner.query(
+        `select current_user as who, c::text as row, national_id, driver_license, sensitive
+           from customers c where id = $1`,
+        [id],
+      ));
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.who).toBe(userOfUrl(api.db.ownerUrl));
+    } finally {
+      await owner.query('rollback');
+      await owner.end();
+    }
     const [row] = rows;
     for (const secret of [NATIONAL_ID, LICENCE, 'ABCDE1234F', '2345 6789 0123']) {
       expect(row!.row).not.toContain(secret);

@@ -88,22 +88,7 @@ export class Bookings {
   async list(ctx: RequestContext, ability: AppAbility, query: BookingQueryDto): Promise<Page<BookingDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const listing = listStatement({
-      tenantId: scope.tenantId,
-      ability,
-      subject: 'Booking',
-      alias: 'b',
-      columns: BOOKING_COLUMNS,
-      from: BOOKINGS_WITH_CUSTOMER,
-      row: BOOKING_ROW,
-      limit,
-      cursor: query.cursor,
-      equal: [
-        ['b.store_id', query.storeId],
-        ['b.vehicle_id', query.vehicleId],
-        ['b.lead_id', query.leadId],
-      ],
-    });
+    const listing = bookingListQuery(scope.tenantId, ability, query, limit);
     const { rows } = await this.transactions.statement<BookingDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
@@ -203,4 +188,29 @@ function assertTimes(startsAt: string, endsAt: string): void {
   if (!(end > start) || end - start > 24 * 60 * 60 * 1000) {
     throw new LeadsError(LeadsErrorCode.BookingTime, 'endsAt: must be after startsAt, within a day');
   }
+}
+
+/** The statement of one page of the booking list (exported for the plan test). */
+export function bookingListQuery(
+  tenantId: string,
+  ability: AppAbility,
+  query: BookingQueryDto,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  return listStatement({
+    tenantId,
+    ability,
+    subject: 'Booking',
+    alias: 'b',
+    columns: BOOKING_COLUMNS,
+    from: BOOKINGS_WITH_CUSTOMER,
+    row: BOOKING_ROW,
+    limit,
+    cursor: query.cursor,
+    equal: [
+      ['b.store_id', query.storeId],
+      ['b.vehicle_id', query.vehicleId],
+      ['b.lead_id', query.leadId],
+    ],
+  });
 }

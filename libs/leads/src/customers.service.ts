@@ -126,28 +126,11 @@ export class Customers {
   ): Promise<Page<CustomerSummaryDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [scope.tenantId, decodeCursor(query.cursor), limit + 1];
-    const where = ['c.tenant_id = $1', '($2::uuid is null or c.id > $2)'];
-    if (query.storeId !== undefined) {
-      params.push(query.storeId);
-      where.push(`c.store_id = $${params.length}`);
-    }
-    if (query.q !== undefined) {
-      params.push(query.q.toLowerCase(), query.q.replace(/\D/g, ''));
-      const [text, digits] = [`$${params.length - 1}`, `$${params.length}`];
-      // The phone's last digits, when the search has at least four of them.
-      where.push(
-        `(${startsWithSql('c.name_key', text)} or ${startsWithSql('c.email', text)}
-          or (length(${digits}) >= 4 and ${startsWithSql('c.phone_reversed', `reverse(${digits})`)}))`,
-      );
-    }
-    const readable = accessibleWhere(ability, 'read', 'Customer', CUSTOMER_ROW, params.length + 1);
+    const listing = customerListQuery(scope.tenantId, ability, query, limit);
     const { rows } = await this.transactions.statement<CustomerSummaryDto>(
       scope,
-      `select ${SUMMARY_COLUMNS} from customers c
-        where ${where.join(' and ')} and ${readable.sql}
-        order by c.id limit $3`,
-      [...params, ...readable.params],
+      listing.sql,
+      listing.params,
     );
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
@@ -351,4 +334,35 @@ function assertSensitive(sensitive: Record<string, unknown> | undefined): void {
 function found(rows: SealedCustomer[]): SealedCustomer {
   if (!rows[0]) throw new LeadsError(LeadsErrorCode.CustomerNotFound, 'No such customer');
   return rows[0];
+}
+
+/** The statement of one page of the customer list (exported for the plan test). */
+export function customerListQuery(
+  tenantId: string,
+  ability: AppAbility,
+  query: CustomerQueryDto,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [tenantId, decodeCursor(query.cursor), limit + 1];
+  const where = ['c.tenant_id = $1', '($2::uuid is null or c.id > $2)'];
+  if (query.storeId !== undefined) {
+    params.push(query.storeId);
+    where.push(`c.store_id = $${params.length}`);
+  }
+  if (query.q !== undefined) {
+    params.push(query.q.toLowerCase(), query.q.replace(/\D/g, ''));
+    const [text, digits] = [`$${params.length - 1}`, `$${params.length}`];
+    // The phone's last digits, when the search has at least four of them.
+    where.push(
+      `(${startsWithSql('c.name_key', text)} or ${startsWithSql('c.email', text)}
+        or (length(${digits}) >= 4 and ${startsWithSql('c.phone_reversed', `reverse(${digits})`)}))`,
+    );
+  }
+  const readable = accessibleWhere(ability, 'read', 'Customer', CUSTOMER_ROW, params.length + 1);
+  return {
+    sql: `select ${SUMMARY_COLUMNS} from customers c
+      where ${where.join(' and ')} and ${readable.sql}
+      order by c.id limit $3`,
+    params: [...params, ...readable.params],
+  };
 }

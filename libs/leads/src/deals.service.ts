@@ -112,22 +112,7 @@ export class Deals {
   async list(ctx: RequestContext, ability: AppAbility, query: DealQueryDto): Promise<Page<DealDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const listing = listStatement({
-      tenantId: scope.tenantId,
-      ability,
-      subject: 'Deal',
-      alias: 'd',
-      columns: DEAL_COLUMNS,
-      from: DEALS_WITH_CUSTOMER,
-      row: DEAL_ROW,
-      limit,
-      cursor: query.cursor,
-      equal: [
-        ['d.store_id', query.storeId],
-        ['d.status', query.status],
-        ['d.vehicle_id', query.vehicleId],
-      ],
-    });
+    const listing = dealListQuery(scope.tenantId, ability, query, limit);
     const { rows } = await this.transactions.statement<DealDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
@@ -365,4 +350,29 @@ function vehicleTaken(): LeadsError {
     LeadsErrorCode.VehicleTaken,
     'vehicleId: another signed deal already holds this vehicle',
   );
+}
+
+/** The statement of one page of the deal list (exported for the plan test). */
+export function dealListQuery(
+  tenantId: string,
+  ability: AppAbility,
+  query: DealQueryDto,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  return listStatement({
+    tenantId,
+    ability,
+    subject: 'Deal',
+    alias: 'd',
+    columns: DEAL_COLUMNS,
+    from: DEALS_WITH_CUSTOMER,
+    row: DEAL_ROW,
+    limit,
+    cursor: query.cursor,
+    equal: [
+      ['d.store_id', query.storeId],
+      ['d.status', query.status],
+      ['d.vehicle_id', query.vehicleId],
+    ],
+  });
 }

@@ -72,23 +72,7 @@ export class Leads {
   async list(ctx: RequestContext, ability: AppAbility, query: LeadQueryDto): Promise<Page<LeadDto>> {
     const scope = tenantScopeOf(ctx);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const listing = listStatement({
-      tenantId: scope.tenantId,
-      ability,
-      subject: 'Lead',
-      alias: 'l',
-      columns: LEAD_COLUMNS,
-      from: LEADS_WITH_CUSTOMER,
-      row: LEAD_ROW,
-      limit,
-      cursor: query.cursor,
-      equal: [
-        ['l.store_id', query.storeId],
-        ['l.status', query.status],
-        ['l.assigned_user_id', query.assignedUserId],
-        ['l.customer_id', query.customerId],
-      ],
-    });
+    const listing = leadListQuery(scope.tenantId, ability, query, limit);
     const { rows } = await this.transactions.statement<LeadDto>(scope, listing.sql, listing.params);
     const page = pageOf(rows, limit);
     await this.audit.record(ctx, scope.tenantId, {
@@ -209,4 +193,30 @@ export class Leads {
       throw error;
     }
   }
+}
+
+/** The statement of one page of the lead list (exported for the plan test). */
+export function leadListQuery(
+  tenantId: string,
+  ability: AppAbility,
+  query: LeadQueryDto,
+  limit: number,
+): { sql: string; params: unknown[] } {
+  return listStatement({
+    tenantId,
+    ability,
+    subject: 'Lead',
+    alias: 'l',
+    columns: LEAD_COLUMNS,
+    from: LEADS_WITH_CUSTOMER,
+    row: LEAD_ROW,
+    limit,
+    cursor: query.cursor,
+    equal: [
+      ['l.store_id', query.storeId],
+      ['l.status', query.status],
+      ['l.assigned_user_id', query.assignedUserId],
+      ['l.customer_id', query.customerId],
+    ],
+  });
 }
