@@ -8,6 +8,7 @@ import { Customers1795510000000 } from './1795510000000-customers';
 import { Leads1795520000000 } from './1795520000000-leads';
 import { Deals1795530000000 } from './1795530000000-deals';
 import { MessagesBookings1795540000000 } from './1795540000000-messages-bookings';
+import { SamlSso1795550000000 } from './1795550000000-saml-sso';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   Leads1795520000000,
   Deals1795530000000,
   MessagesBookings1795540000000,
+  SamlSso1795550000000,
 ];

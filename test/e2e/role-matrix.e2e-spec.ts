@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PlatformOwners } from '@forecourt/auth';
 import { declaredPermission } from '@forecourt/authz';
 import {
+  generateSigningKey,
   invitationTokenFor,
   multipartFile,
   SignInClient,
@@ -101,6 +102,8 @@ interface Case {
   /** Skips the foreign-tenant replay (platform routes have no tenant). */
   platform?: boolean;
 }
+
+const SSO_CERTIFICATE = generateSigningKey('role-matrix-idp');
 
 const CASES: Case[] = [
   {
@@ -223,6 +226,29 @@ const CASES: Case[] = [
   {
     route: 'POST /v1/tenants/:tenantId/audit-events/checkpoints',
     request: (_f, tenant) => ({ method: 'POST', url: `/v1/tenants/${tenant}/audit-events/checkpoints` }),
+    expected: ADMIN_ONLY,
+  },
+  // The SSO connection is part of the tenant's settings: its admin's alone. PUT comes first, so the
+  // GET finds a connection.
+  {
+    route: 'PUT /v1/tenants/:tenantId/sso/saml',
+    request: (_f, tenant) => ({
+      method: 'PUT',
+      url: `/v1/tenants/${tenant}/sso/saml`,
+      body: {
+        idpEntityId: 'https://idp.matrix.example.test',
+        idpSsoUrl: 'https://idp.matrix.example.test/sso',
+        idpCertificates: [SSO_CERTIFICATE.certificatePem],
+        enforce: false,
+        roleMapping: [],
+        defaultRole: null,
+      },
+    }),
+    expected: ADMIN_ONLY,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/sso/saml',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/sso/saml` }),
     expected: ADMIN_ONLY,
   },
   {

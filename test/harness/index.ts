@@ -24,3 +24,11 @@ export {
   temporaryMailDir,
 } from './group';
 export { multipartFile, TINY_PNG } from './multipart';
+export {
+  generateSigningKey,
+  relayStateOf,
+  type SigningKey,
+  spAuthnRequestId,
+  TestIdp,
+  type TestIdpResponseOptions,
+} from './saml-idp';

@@ -189,6 +189,20 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
         `tenants/${id}/vehicles/${vehicleId}/media/${tag}-gone`,
       ]);
     }
+    await client.query(
+      `insert into sso_connections (tenant_id, idp_entity_id, idp_sso_url, idp_certificates)
+       values ($1, $2, $3, array['not a certificate: seed only'])`,
+      [id, `https://idp.${tag}.example.test`, `https://idp.${tag}.example.test/sso`],
+    );
+    await client.query(
+      `insert into saml_requests (tenant_id, id, relay_key, expires_at)
+       values ($1, $2, $3, now() + interval '5 minutes')`,
+      [id, `_req-${tag}-${id.slice(-6)}`, randomBytes(16).toString('hex')],
+    );
+    await client.query(
+      `insert into saml_assertions (tenant_id, id, expires_at) values ($1, $2, now() + interval '5 minutes')`,
+      [id, `_assertion-${tag}-${id.slice(-6)}`],
+    );
   });
   const emails = [`admin.${tag}.${id.slice(-6)}@example.test`, `sales.${tag}.${id.slice(-6)}@example.test`];
   const userIds = [

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from '@forecourt/audit';
-import { AuthModule } from '@forecourt/auth';
+import { AuthModule, SamlModule } from '@forecourt/auth';
 import { AuthzModule } from '@forecourt/authz';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
@@ -51,6 +51,7 @@ export class AppModule {
         InventoryModule,
         LeadsModule,
         AuthModule,
+        SamlModule,
         AuthzModule,
       ],
     };

@@ -81,6 +81,8 @@ async function createOwner(args: string[]): Promise<void> {
   const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, database.runtimeUrl), {
     logger: false,
+    // A wiring error is reported like any other failure, not by a silent exit.
+    abortOnError: false,
   });
   try {
     process.stdout.write(`${await app.get(PlatformOwners).create(values.email, values.name, password)}\n`);
@@ -125,6 +127,7 @@ async function verifyAudit(args: string[]): Promise<void> {
     const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
     const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, database.runtimeUrl), {
       logger: false,
+      abortOnError: false,
     });
     try {
       const log = app.get(AuditLog);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MailModule } from '@forecourt/mail';
 import { AuthAttempts } from './auth-attempts';
 import { AuthController } from './auth.controller';
 import { AuthEvents } from './auth-events';
@@ -6,12 +7,15 @@ import { AuthService } from './auth.service';
 import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
 import { PlatformOwners } from './platform-owners';
+import { SsoEnforcement } from './saml/sso-enforcement';
 import { SessionGuard } from './session.guard';
 import { Sessions } from './sessions';
 
 @Module({
+  imports: [MailModule],
   controllers: [AuthController],
   providers: [
+    SsoEnforcement,
     AuthAttempts,
     AuthService,
     AuthEvents,

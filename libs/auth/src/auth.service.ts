@@ -9,6 +9,8 @@ import { AuthAttempts } from './auth-attempts';
 import { AuthEvents } from './auth-events';
 import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
+import { SamlError } from './saml/saml-error';
+import { SsoEnforcement } from './saml/sso-enforcement';
 import { IssuedSession, Sessions } from './sessions';
 import { sha256, signToken, verifyToken } from './signed-token';
 import { acceptedTotpStep, newTotpSecret, totpUri } from './totp';
@@ -53,6 +55,7 @@ export class AuthService {
     private readonly sessions: Sessions,
     private readonly events: AuthEvents,
     private readonly attempts: AuthAttempts,
+    private readonly sso: SsoEnforcement,
   ) {}
 
   /**
@@ -93,6 +96,13 @@ export class AuthService {
       'update users set failed_sign_ins = 0, locked_until = null where id = $1 and failed_sign_ins > 0',
       [candidate.id],
     );
+    try {
+      await this.sso.assertPasswordAllowed(candidate.id);
+    } catch (error) {
+      if (error instanceof SamlError)
+        await this.events.record(ctx, 'auth.login.failed', candidate.id, 'sso only');
+      throw error;
+    }
     await this.events.record(ctx, 'auth.login.succeeded', candidate.id);
     return this.mfaStep(candidate.id, candidate.mfa_enabled);
   }
@@ -198,11 +208,15 @@ export class AuthService {
       case 'invalid':
         await this.events.record(ctx, 'auth.mfa.verify.failed', userId, 'invalid code');
         throw new AuthError(AuthErrorCode.InvalidCode, 'The code is wrong, expired or already used');
-      case 'recovery':
-        return this.sessions.issue(userId);
+      case 'recovery': {
+        const session = await this.sessions.issue(userId);
+        await this.sso.recordSignIn(ctx, userId);
+        return session;
+      }
       case 'ok': {
         await this.events.record(ctx, 'auth.mfa.verify.succeeded', userId);
         const session = await this.sessions.issue(userId);
+        await this.sso.recordSignIn(ctx, userId);
         return outcome.recoveryCodes ? { ...session, recoveryCodes: outcome.recoveryCodes } : session;
       }
     }

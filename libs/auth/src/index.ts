@@ -10,3 +10,5 @@ export { PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy';
 export { PlatformOwners } from './platform-owners';
 export { SessionGuard } from './session.guard';
 export { Sessions } from './sessions';
+export { SamlModule } from './saml/saml.module';
+export { SamlSignIn } from './saml/saml-sign-in';

@@ -3,6 +3,8 @@ export { MailModule } from './mail.module';
 export {
   type AuditCheckpointMailData,
   auditCheckpointMail,
+  breakGlassMail,
+  type BreakGlassMailData,
   escapeHtml,
   invitationMail,
   renderMail,

@@ -33,10 +33,21 @@ export interface AuditCheckpointMailData {
   verifierKeys: string[];
 }
 
+/** Data of the break-glass mail: a password sign-in past a group's SSO-only rule, told to the other admins. */
+export interface BreakGlassMailData {
+  tenantName: string;
+  /** The break-glass admin who signed in. */
+  adminEmail: string;
+  at: Date;
+  /** The sign-in's request id, to find it in the audit trail. */
+  requestId: string;
+}
+
 /** A template and its data; `Mailer.send` takes one of these plus a recipient. */
 export type TemplateMessage =
   | { template: 'invitation'; data: InvitationMailData }
-  | { template: 'audit-checkpoint'; data: AuditCheckpointMailData };
+  | { template: 'audit-checkpoint'; data: AuditCheckpointMailData }
+  | { template: 'break-glass-sign-in'; data: BreakGlassMailData };
 
 /** The name of a template. */
 export type MailTemplate = TemplateMessage['template'];
@@ -48,6 +59,8 @@ export function renderMail(message: TemplateMessage): MailContent {
       return invitationMail(message.data);
     case 'audit-checkpoint':
       return auditCheckpointMail(message.data);
+    case 'break-glass-sign-in':
+      return breakGlassMail(message.data);
   }
 }
 
@@ -146,6 +159,40 @@ was not rewritten or shortened.</p>
 <pre style="${pre}">${data.note.trimEnd()}</pre>
 <p>Verifier keys:</p>
 <pre style="${pre}">${data.verifierKeys.join('\n')}</pre>
+<p>Forecourt</p>
+</body>
+</html>
+`;
+  return { subject, text, html: html.toString() };
+}
+
+/** Tells a group's other admins that a break-glass admin signed in with a password. */
+export function breakGlassMail(data: BreakGlassMailData): MailContent {
+  const tenant = oneLine(data.tenantName);
+  const admin = oneLine(data.adminEmail);
+  const at = data.at.toISOString();
+  const subject = `Break-glass sign-in to ${tenant}`;
+  const text = [
+    'Hello,',
+    '',
+    `${admin} signed in to ${tenant} on Forecourt with a password at ${at}, past the group's`,
+    'single sign-on rule (a break-glass administrator). If this was not expected, revoke the',
+    "account's sessions and review the audit trail (request id below).",
+    '',
+    `Request id: ${oneLine(data.requestId)}`,
+    '',
+    'Forecourt',
+    '',
+  ].join('\n');
+  const html = markup`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
+<p>Hello,</p>
+<p><strong>${admin}</strong> signed in to <strong>${tenant}</strong> on Forecourt with a password at ${at},
+past the group's single sign-on rule (a break-glass administrator). If this was not expected, revoke the
+account's sessions and review the audit trail.</p>
+<p>Request id: <code>${oneLine(data.requestId)}</code></p>
 <p>Forecourt</p>
 </body>
 </html>

@@ -1,0 +1,259 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Profile } from '@node-saml/node-saml';
+import { randomBytes } from 'node:crypto';
+import { AuditTrail } from '@forecourt/audit';
+import { type RequestContext } from '@forecourt/core';
+import { TenantTransaction, type TenantQueries } from '@forecourt/database';
+import { type IssuedSession, Sessions } from '../sessions';
+import { SsoAccounts } from './sso-accounts';
+import { type SamlConnection, SamlConnections } from './saml-connections';
+import { SamlError, SamlErrorCode } from './saml-error';
+import { assertionFacts, responseFacts } from './saml-response-facts';
+import { CLOCK_SKEW_MS, serviceProviderFor } from './service-provider';
+
+/** A signed-in SSO user and where the browser goes next. */
+export interface SsoSignedIn extends IssuedSession {
+  userId: string;
+  /** A path on this origin (never another host), or null for the start page. */
+  returnTo: string | null;
+}
+
+/** How long an accepted assertion id is kept when the assertion names no end of validity. */
+const DEFAULT_ASSERTION_TTL_MS = 10 * 60_000;
+
+/** A reason an admin can act on, for a refusal node-saml reports in its own words. */
+function actionableReason(message: string): string {
+  const rules: [RegExp, string][] = [
+    [
+      /invalid signature|signature.*(not valid|invalid)|no valid signature|invalid document signature/i,
+      'the response is not signed by a certificate of this connection (unknown certificate, or not signed)',
+    ],
+    [
+      /No valid subject confirmation/i,
+      'the assertion has expired (its subject confirmation’s NotOnOrAfter passed): check the IdP clock and the assertion lifetime',
+    ],
+    [
+      /SAML assertion expired|NotOnOrAfter|expired/i,
+      'the assertion has expired (NotOnOrAfter passed): check the IdP clock and the assertion lifetime',
+    ],
+    [
+      /not yet valid|NotBefore/i,
+      'the assertion is not valid yet (NotBefore in the future): check the IdP clock',
+    ],
+    [/audience/i, 'wrong audience: the IdP must send this connection’s SP entity id as the audience'],
+    [
+      /InResponseTo is missing/i,
+      'an IdP-initiated response, which this connection does not accept (or the request id is missing)',
+    ],
+    [
+      /InResponseTo/i,
+      'the response answers no sign-in request of this service (unknown or used InResponseTo)',
+    ],
+    [
+      /Invalid top level element|not well-formed|Not a valid XML|xml/i,
+      'not a SAML response this service can read',
+    ],
+    [/status/i, 'the IdP reported a failed sign-in'],
+  ];
+  return rules.find(([pattern]) => pattern.test(message))?.[1] ?? 'the SAML response was refused';
+}
+
+/**
+ * SAML sign-in for one tenant at a time: the login redirect (with its request id and RelayState
+ * key kept in PostgreSQL) and the assertion consumer. A response is checked by node-saml against
+ * this tenant's connection, then by hand for what node-saml 5.1 leaves out: the Issuer is the
+ * tenant's IdP, Destination and Recipient are this tenant's ACS, no SHA-1 unless allowed, one
+ * assertion, a NameID without markup inside, and each assertion accepted once (in PostgreSQL, so
+ * on every instance). Every refusal is a 401 whose detail an admin can act on, logged with the
+ * full reason and audited as `auth.sso.failed`.
+ */
+@Injectable()
+export class SamlSignIn {
+  private readonly logger = new Logger('SamlSignIn');
+
+  constructor(
+    private readonly connections: SamlConnections,
+    private readonly transactions: TenantTransaction,
+    private readonly accounts: SsoAccounts,
+    private readonly sessions: Sessions,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  /** SP metadata for the IdP admin. */
+  async metadata(slug: string): Promise<string> {
+    const connection = await this.connections.forSlug(slug);
+    const endpoints = this.connections.endpoints(connection.slug);
+    const sp = serviceProviderFor(connection, endpoints, this.queries(connection));
+    return sp.generateServiceProviderMetadata(null, null);
+  }
+
+  /** The IdP URL to send the browser to, with a new AuthnRequest and a server-side RelayState key. */
+  async loginUrl(slug: string, returnTo: string | null): Promise<string> {
+    const connection = await this.connections.forSlug(slug);
+    const endpoints = this.connections.endpoints(connection.slug);
+    const relay = { key: randomBytes(24).toString('base64url'), returnTo: safeReturnPath(returnTo) };
+    const sp = serviceProviderFor(connection, endpoints, this.queries(connection), relay);
+    return sp.getAuthorizeUrlAsync(relay.key, undefined, {});
+  }
+
+  /** The assertion consumer: a session for the mapped user, or a {@link SamlError}. */
+  async consume(
+    ctx: RequestContext,
+    slug: string,
+    samlResponse: string | undefined,
+    relayState: string | undefined,
+  ): Promise<SsoSignedIn> {
+    const connection = await this.connections.forSlug(slug);
+    try {
+      return await this.consumeFor(ctx, connection, samlResponse, relayState);
+    } catch (error) {
+      if (!(error instanceof SamlError)) throw error;
+      this.logger.warn(
+        `SSO sign-in refused for tenant ${connection.tenantId}: ${error.code}: ${error.message}`,
+      );
+      await this.audit.record(ctx, connection.tenantId, {
+        action: 'auth.sso.failed',
+        subjectType: 'Tenant',
+        subjectId: connection.tenantId,
+        outcome: 'denied',
+        reason: error.code,
+      });
+      throw error;
+    }
+  }
+
+  private async consumeFor(
+    ctx: RequestContext,
+    connection: SamlConnection,
+    samlResponse: string | undefined,
+    relayState: string | undefined,
+  ): Promise<SsoSignedIn> {
+    if (!samlResponse) throw refused('no SAMLResponse was posted');
+    const endpoints = this.connections.endpoints(connection.slug);
+    const db = this.queries(connection);
+    let envelope: ReturnType<typeof responseFacts>;
+    try {
+      envelope = responseFacts(Buffer.from(samlResponse, 'base64').toString('utf8'));
+    } catch {
+      throw refused('not a SAML response this service can read');
+    }
+    if (envelope.usesSha1 && !connection.allowSha1) {
+      throw refused('the response is signed with SHA-1, which this connection does not accept');
+    }
+    if (envelope.nameIdSplit) {
+      throw refused('the NameID must be plain text (it contains a comment or markup)');
+    }
+    if (envelope.assertionCount !== 1) {
+      throw refused(`the response must carry exactly one assertion (it has ${envelope.assertionCount})`);
+    }
+    if (!envelope.inResponseTo && !connection.allowIdpInitiated) {
+      throw refused('an IdP-initiated response, which this connection does not accept');
+    }
+    const returnTo = envelope.inResponseTo
+      ? await this.returnPathOf(db, envelope.inResponseTo, relayState)
+      : null;
+
+    let profile: Profile | null;
+    try {
+      const sp = serviceProviderFor(connection, endpoints, db);
+      ({ profile } = await sp.validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    } catch (error) {
+      const message = (error as Error).message;
+      this.logger.debug(`node-saml refused a response for tenant ${connection.tenantId}: ${message}`);
+      throw refused(actionableReason(message));
+    }
+    const assertionXml = profile?.getAssertionXml?.();
+    if (!profile || !assertionXml) throw refused('the response carries no assertion');
+    const facts = assertionFacts(assertionXml);
+    if (facts.issuer !== connection.idpEntityId) {
+      throw refused('the assertion’s Issuer is not this connection’s IdP entity id');
+    }
+    if (envelope.destination !== null && envelope.destination !== endpoints.acsUrl) {
+      throw refused('the response’s Destination is not this connection’s ACS URL');
+    }
+    if (
+      facts.recipients.length === 0 ||
+      facts.recipients.some((recipient) => recipient !== endpoints.acsUrl)
+    ) {
+      throw refused('the assertion’s Recipient is not this connection’s ACS URL');
+    }
+    if (facts.nameIdSplit || !facts.nameId) {
+      throw refused('the NameID must be plain text (it contains markup or a comment, or is missing)');
+    }
+    if (!facts.assertionId) throw refused('the assertion has no ID');
+    await this.acceptOnce(db, facts.assertionId, facts.notOnOrAfter);
+
+    const user = await this.accounts.provision(ctx, connection, {
+      email: facts.nameId,
+      name: first(facts.attributes, [
+        'displayName',
+        'name',
+        'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+      ]),
+      groups: groupsOf(facts.attributes),
+    });
+    const session = await this.sessions.issue(user.userId);
+    return { ...session, userId: user.userId, returnTo };
+  }
+
+  /** Records the assertion id until its end of validity; a second use is a replay. */
+  private async acceptOnce(db: TenantQueries, assertionId: string, notOnOrAfter: Date | null): Promise<void> {
+    const until = new Date(
+      Math.max(notOnOrAfter?.getTime() ?? Date.now() + DEFAULT_ASSERTION_TTL_MS, Date.now()) + CLOCK_SKEW_MS,
+    );
+    const { rowCount } = await db.query(
+      `insert into saml_assertions (tenant_id, id, expires_at) values ($1, $2, $3) on conflict do nothing`,
+      [db.scope.tenantId, assertionId, until],
+    );
+    if (rowCount === 0) throw refused('this response was already used (replayed assertion)');
+  }
+
+  /** Where an SP-initiated sign-in returns: only when the RelayState is the key its login issued. */
+  private async returnPathOf(
+    db: TenantQueries,
+    requestId: string,
+    relayState: string | undefined,
+  ): Promise<string | null> {
+    if (!relayState) return null;
+    const { rows } = await db.query<{ return_to: string | null }>(
+      'select return_to from saml_requests where tenant_id = $1 and id = $2 and relay_key = $3',
+      [db.scope.tenantId, requestId, relayState],
+    );
+    return rows[0]?.return_to ?? null;
+  }
+
+  private queries(connection: SamlConnection): TenantQueries {
+    return this.transactions.queries({ tenantId: connection.tenantId, stores: 'all' });
+  }
+}
+
+function refused(reason: string): SamlError {
+  return new SamlError(SamlErrorCode.Rejected, reason);
+}
+
+/** A path on this origin: `/…` but not `//…` or `/\…` (which browsers treat as another host). */
+export function safeReturnPath(value: string | null | undefined): string | null {
+  if (!value || value.length > 1024) return null;
+  return /^\/(?![/\\])[^\s]*$/.test(value) ? value : null;
+}
+
+const GROUP_ATTRIBUTES = [
+  'groups',
+  'Groups',
+  'memberOf',
+  'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+];
+
+function groupsOf(attributes: Record<string, string[]>): string[] {
+  return [
+    ...new Set(GROUP_ATTRIBUTES.flatMap((name) => attributes[name] ?? []).map((group) => group.trim())),
+  ];
+}
+
+function first(attributes: Record<string, string[]>, names: readonly string[]): string | null {
+  for (const name of names) {
+    const value = attributes[name]?.[0]?.trim();
+    if (value) return value;
+  }
+  return null;
+}
