@@ -252,6 +252,11 @@ const CASES: Case[] = [
     expected: ADMIN_ONLY,
   },
   {
+    route: 'GET /v1/tenants/:tenantId/sso/saml/failures',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/sso/saml/failures` }),
+    expected: ADMIN_ONLY,
+  },
+  {
     route: 'POST /v1/platform/support-grants',
     platform: true,
     request: (f) => ({

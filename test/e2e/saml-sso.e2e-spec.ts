@@ -228,6 +228,52 @@ describe('connection', () => {
     }
   });
 
+  it('imports the entity id, SSO URL and certificate from the IdP’s metadata document', async () => {
+    const imported = await call(
+      api,
+      'PUT',
+      `/v1/tenants/${east.tenantId}/sso/saml`,
+      east.tokens[EAST_ADMIN],
+      {
+        idpMetadataXml: eastIdp.metadataXml(),
+        enforce: false,
+        roleMapping: [{ group: 'Managers', role: 'dealer_manager', allStores: true, storeIds: [] }],
+        defaultRole: null,
+      },
+    );
+    expect(imported.status).toBe(200);
+    expect(imported.body).toMatchObject({
+      idpEntityId: eastIdp.entityId,
+      idpSsoUrl: eastIdp.ssoUrl,
+      certificates: [{ expiresSoon: false }],
+    });
+    const signedIn = await signIn(EAST, eastIdp, 'ivy@east-staff.test', {
+      attributes: { groups: ['Managers'] },
+    });
+    expect(signedIn.status).toBe(200);
+    for (const [xml, pattern] of [
+      ['<md:EntityDescriptor', /not well-formed/],
+      ['<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', /DOCTYPE/],
+      ['<x xmlns="urn:oasis:names:tc:SAML:2.0:metadata"/>', /found 0/],
+    ] as const) {
+      const refused = await call(
+        api,
+        'PUT',
+        `/v1/tenants/${east.tenantId}/sso/saml`,
+        east.tokens[EAST_ADMIN],
+        {
+          idpMetadataXml: xml,
+          enforce: false,
+          roleMapping: [],
+          defaultRole: null,
+        },
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.detail).toMatch(pattern);
+    }
+    expect((await configure(east, EAST, eastIdp)).status).toBe(200);
+  });
+
   it('refuses a store of another tenant in the mapping, and a dealer_admin limited to some stores', async () => {
     const foreign = await configure(north, NORTH, northIdp, {
       roleMapping: [
@@ -505,6 +551,37 @@ describe('refused responses, each for its own reason', () => {
       signIn(NORTH, northIdp, staff, { attributes: groups, signatureAlgorithm: 'sha1' }),
       /SHA-1/,
     );
+  });
+
+  it('lists the tenant’s recent refusals for its admin: when, the fixed reason and what to fix', async () => {
+    const answer = await call(
+      api,
+      'GET',
+      `/v1/tenants/${north.tenantId}/sso/saml/failures`,
+      north.tokens[NORTH_ADMIN],
+    );
+    expect(answer.status).toBe(200);
+    const failures = answer.body as unknown as { at: string; reason: string; detail: string }[];
+    expect(new Set(failures.map((failure) => failure.reason))).toEqual(
+      new Set([
+        'issuer',
+        'destination',
+        'recipient',
+        'signature',
+        'audience',
+        'expired',
+        'not_yet_valid',
+        'unknown_request',
+        'idp_initiated',
+        'assertion_count',
+        'name_id_markup',
+        'sha1',
+        'not_mapped',
+        'account_conflict',
+      ]),
+    );
+    expect(failures.find((failure) => failure.reason === 'audience')?.detail).toMatch(/SP entity id/);
+    expect(JSON.stringify(failures)).not.toMatch(/SAMLResponse|eve@north-staff|PHNhbWxw/);
   });
 
   it('records each refusal as auth.sso.failed, without the assertion', async () => {

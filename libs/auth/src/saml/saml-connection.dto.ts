@@ -139,3 +139,12 @@ export class SamlConnectionDto {
   @ApiProperty() metadataUrl!: string;
   @ApiProperty() loginUrl!: string;
 }
+
+export class SsoFailureDto {
+  @ApiProperty() at!: string;
+  @ApiProperty({ description: 'a fixed reason key, e.g. audience, expired, signature, replayed' })
+  reason!: string;
+  @ApiProperty({ description: 'what to fix' }) detail!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'the refused request, for the log' })
+  requestId!: string | null;
+}

@@ -1,16 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuditTrail } from '@forecourt/audit';
+import { AuditLog, AuditTrail } from '@forecourt/audit';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { newId, type RequestContext } from '@forecourt/core';
 import { tenantScopeOf, TenantTransaction, type TenantQueries, type TenantWork } from '@forecourt/database';
 import { certificateInfo, checkedCertificates, IdpCertificateError } from './idp-certificates';
+import { type IdpMetadata, IdpMetadataError, parseIdpMetadata } from './idp-metadata';
 import type {
   PutSamlConnectionDto,
   SamlConnectionDto,
+  SsoFailureDto,
   SsoGrantDto,
   SsoRoleRuleDto,
 } from './saml-connection.dto';
-import { SamlError, SamlErrorCode } from './saml-error';
+import { SamlError, SamlErrorCode, SSO_FAILURES, type SsoFailure } from './saml-error';
 
 /** A tenant's connection as the sign-in flows use it. */
 export interface SamlConnection {
@@ -36,6 +38,9 @@ export interface SpEndpoints {
   loginUrl: string;
 }
 
+/** How many refused sign-ins the failure list shows. */
+const RECENT_FAILURES = 50;
+
 const CONNECTION_COLUMNS = `c.tenant_id as "tenantId", t.slug, c.idp_entity_id as "idpEntityId",
   c.idp_sso_url as "idpSsoUrl", c.idp_certificates as "idpCertificates", c.enforce,
   c.allow_idp_initiated as "allowIdpInitiated", c.want_response_signed as "wantResponseSigned",
@@ -51,8 +56,27 @@ export class SamlConnections {
   constructor(
     private readonly transactions: TenantTransaction,
     private readonly audit: AuditTrail,
+    private readonly log: AuditLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * The tenant's most recent refused sign-ins, newest first: when and why (the fixed reason and
+   * its sentence), never the response, so an admin can fix the IdP side without a ticket.
+   */
+  async failures(ctx: RequestContext): Promise<SsoFailureDto[]> {
+    const { tenantId } = tenantScopeOf(ctx);
+    const page = await this.log.page(tenantId, { action: 'auth.sso.failed' }, RECENT_FAILURES);
+    return page.data.map((event) => {
+      const reason = event.reason ?? 'refused';
+      return {
+        at: event.at,
+        reason,
+        detail: reason in SSO_FAILURES ? SSO_FAILURES[reason as SsoFailure] : SSO_FAILURES.refused,
+        requestId: event.requestId,
+      };
+    });
+  }
 
   /** The URLs the IdP is given for the tenant with `slug`. */
   endpoints(slug: string): SpEndpoints {
@@ -91,10 +115,29 @@ export class SamlConnections {
 
   async put(ctx: RequestContext, body: PutSamlConnectionDto): Promise<SamlConnectionDto> {
     const scope = tenantScopeOf(ctx);
-    const given = body;
-    if (!given.idpEntityId) throw invalid('idpEntityId is required');
-    if (!given.idpSsoUrl) throw invalid('idpSsoUrl is required');
-    if (!given.idpCertificates?.length) throw invalid('idpCertificates needs at least one certificate');
+    let metadata: IdpMetadata | null = null;
+    if (body.idpMetadataXml) {
+      try {
+        metadata = parseIdpMetadata(body.idpMetadataXml);
+      } catch (error) {
+        if (error instanceof IdpMetadataError) throw invalid(error.message);
+        throw error;
+      }
+    }
+    // Fields given in the body win over the metadata document's.
+    const given = {
+      ...body,
+      idpEntityId: body.idpEntityId ?? metadata?.entityId,
+      idpSsoUrl: body.idpSsoUrl ?? metadata?.ssoUrl,
+      idpCertificates: body.idpCertificates ?? metadata?.certificates,
+    };
+    if (!given.idpEntityId) throw invalid('idpEntityId is required (or idpMetadataXml)');
+    if (!given.idpSsoUrl) throw invalid('idpSsoUrl is required (or idpMetadataXml)');
+    if (!/^https?:\/\//.test(given.idpSsoUrl)) throw invalid('idpSsoUrl must be an http(s) URL');
+    if (!given.idpCertificates?.length) {
+      throw invalid('idpCertificates needs at least one certificate (or idpMetadataXml)');
+    }
+    const idp = { entityId: given.idpEntityId, ssoUrl: given.idpSsoUrl };
     let certificates: string[];
     try {
       certificates = checkedCertificates(given.idpCertificates);
@@ -113,8 +156,8 @@ export class SamlConnections {
       await assertBreakGlassAdmins(tx, breakGlass);
       const before = await this.read(tx);
       const values = {
-        idpEntityId: given.idpEntityId!,
-        idpSsoUrl: given.idpSsoUrl!,
+        idpEntityId: idp.entityId,
+        idpSsoUrl: idp.ssoUrl,
         idpCertificates: certificates,
         enforce: given.enforce,
         allowIdpInitiated: given.allowIdpInitiated ?? before?.allowIdpInitiated ?? false,

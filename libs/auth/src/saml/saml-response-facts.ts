@@ -32,6 +32,8 @@ export interface ResponseFacts {
 }
 
 function parse(xml: string): Document {
+  // A SAML message never needs a DOCTYPE; entity declarations are how XML parsers are attacked.
+  if (/<!DOCTYPE/i.test(xml)) throw new Error('a DOCTYPE is not accepted in a SAML message');
   // xmldom reports malformed input through its error handler; any report means "not ours to read".
   const problems: string[] = [];
   const doc = new DOMParser({

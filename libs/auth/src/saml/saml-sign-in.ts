@@ -7,7 +7,7 @@ import { TenantTransaction, type TenantQueries } from '@forecourt/database';
 import { type IssuedSession, Sessions } from '../sessions';
 import { SsoAccounts } from './sso-accounts';
 import { type SamlConnection, SamlConnections } from './saml-connections';
-import { SamlError, SamlErrorCode } from './saml-error';
+import { SamlError, type SsoFailure } from './saml-error';
 import { assertionFacts, responseFacts } from './saml-response-facts';
 import { CLOCK_SKEW_MS, serviceProviderFor } from './service-provider';
 
@@ -21,41 +21,24 @@ export interface SsoSignedIn extends IssuedSession {
 /** How long an accepted assertion id is kept when the assertion names no end of validity. */
 const DEFAULT_ASSERTION_TTL_MS = 10 * 60_000;
 
-/** A reason an admin can act on, for a refusal node-saml reports in its own words. */
-function actionableReason(message: string): string {
-  const rules: [RegExp, string][] = [
+/** The fixed reason for a refusal node-saml reports in its own words. */
+function failureOf(message: string): SsoFailure {
+  const rules: [RegExp, SsoFailure][] = [
     [
       /invalid signature|signature.*(not valid|invalid)|no valid signature|invalid document signature/i,
-      'the response is not signed by a certificate of this connection (unknown certificate, or not signed)',
+      'signature',
     ],
-    [
-      /No valid subject confirmation/i,
-      'the assertion has expired (its subject confirmation’s NotOnOrAfter passed): check the IdP clock and the assertion lifetime',
-    ],
-    [
-      /SAML assertion expired|NotOnOrAfter|expired/i,
-      'the assertion has expired (NotOnOrAfter passed): check the IdP clock and the assertion lifetime',
-    ],
-    [
-      /not yet valid|NotBefore/i,
-      'the assertion is not valid yet (NotBefore in the future): check the IdP clock',
-    ],
-    [/audience/i, 'wrong audience: the IdP must send this connection’s SP entity id as the audience'],
-    [
-      /InResponseTo is missing/i,
-      'an IdP-initiated response, which this connection does not accept (or the request id is missing)',
-    ],
-    [
-      /InResponseTo/i,
-      'the response answers no sign-in request of this service (unknown or used InResponseTo)',
-    ],
-    [
-      /Invalid top level element|not well-formed|Not a valid XML|xml/i,
-      'not a SAML response this service can read',
-    ],
-    [/status/i, 'the IdP reported a failed sign-in'],
+    // node-saml's words when every SubjectConfirmationData is past its NotOnOrAfter
+    [/No valid subject confirmation/i, 'expired'],
+    [/SAML assertion expired|NotOnOrAfter|expired/i, 'expired'],
+    [/not yet valid|NotBefore/i, 'not_yet_valid'],
+    [/audience/i, 'audience'],
+    [/InResponseTo is missing/i, 'idp_initiated'],
+    [/InResponseTo/i, 'unknown_request'],
+    [/Invalid top level element|not well-formed|Not a valid XML|xml/i, 'unreadable'],
+    [/status/i, 'idp_status'],
   ];
-  return rules.find(([pattern]) => pattern.test(message))?.[1] ?? 'the SAML response was refused';
+  return rules.find(([pattern]) => pattern.test(message))?.[1] ?? 'refused';
 }
 
 /**
@@ -116,7 +99,7 @@ export class SamlSignIn {
         subjectType: 'Tenant',
         subjectId: connection.tenantId,
         outcome: 'denied',
-        reason: error.code,
+        reason: error.failure ?? error.code,
       });
       throw error;
     }
@@ -128,26 +111,26 @@ export class SamlSignIn {
     samlResponse: string | undefined,
     relayState: string | undefined,
   ): Promise<SsoSignedIn> {
-    if (!samlResponse) throw refused('no SAMLResponse was posted');
+    if (!samlResponse) throw refused('missing_response');
     const endpoints = this.connections.endpoints(connection.slug);
     const db = this.queries(connection);
     let envelope: ReturnType<typeof responseFacts>;
     try {
       envelope = responseFacts(Buffer.from(samlResponse, 'base64').toString('utf8'));
     } catch {
-      throw refused('not a SAML response this service can read');
+      throw refused('unreadable');
     }
     if (envelope.usesSha1 && !connection.allowSha1) {
-      throw refused('the response is signed with SHA-1, which this connection does not accept');
+      throw refused('sha1');
     }
     if (envelope.nameIdSplit) {
-      throw refused('the NameID must be plain text (it contains a comment or markup)');
+      throw refused('name_id_markup');
     }
     if (envelope.assertionCount !== 1) {
-      throw refused(`the response must carry exactly one assertion (it has ${envelope.assertionCount})`);
+      throw refused('assertion_count');
     }
     if (!envelope.inResponseTo && !connection.allowIdpInitiated) {
-      throw refused('an IdP-initiated response, which this connection does not accept');
+      throw refused('idp_initiated');
     }
     const returnTo = envelope.inResponseTo
       ? await this.returnPathOf(db, envelope.inResponseTo, relayState)
@@ -160,27 +143,27 @@ export class SamlSignIn {
     } catch (error) {
       const message = (error as Error).message;
       this.logger.debug(`node-saml refused a response for tenant ${connection.tenantId}: ${message}`);
-      throw refused(actionableReason(message));
+      throw refused(failureOf(message));
     }
     const assertionXml = profile?.getAssertionXml?.();
-    if (!profile || !assertionXml) throw refused('the response carries no assertion');
+    if (!profile || !assertionXml) throw refused('no_assertion');
     const facts = assertionFacts(assertionXml);
     if (facts.issuer !== connection.idpEntityId) {
-      throw refused('the assertion’s Issuer is not this connection’s IdP entity id');
+      throw refused('issuer');
     }
     if (envelope.destination !== null && envelope.destination !== endpoints.acsUrl) {
-      throw refused('the response’s Destination is not this connection’s ACS URL');
+      throw refused('destination');
     }
     if (
       facts.recipients.length === 0 ||
       facts.recipients.some((recipient) => recipient !== endpoints.acsUrl)
     ) {
-      throw refused('the assertion’s Recipient is not this connection’s ACS URL');
+      throw refused('recipient');
     }
     if (facts.nameIdSplit || !facts.nameId) {
-      throw refused('the NameID must be plain text (it contains markup or a comment, or is missing)');
+      throw refused('name_id_markup');
     }
-    if (!facts.assertionId) throw refused('the assertion has no ID');
+    if (!facts.assertionId) throw refused('no_assertion_id');
     await this.acceptOnce(db, facts.assertionId, facts.notOnOrAfter);
 
     const user = await this.accounts.provision(ctx, connection, {
@@ -205,7 +188,7 @@ export class SamlSignIn {
       `insert into saml_assertions (tenant_id, id, expires_at) values ($1, $2, $3) on conflict do nothing`,
       [db.scope.tenantId, assertionId, until],
     );
-    if (rowCount === 0) throw refused('this response was already used (replayed assertion)');
+    if (rowCount === 0) throw refused('replayed');
   }
 
   /** Where an SP-initiated sign-in returns: only when the RelayState is the key its login issued. */
@@ -227,9 +210,7 @@ export class SamlSignIn {
   }
 }
 
-function refused(reason: string): SamlError {
-  return new SamlError(SamlErrorCode.Rejected, reason);
-}
+const refused = (failure: SsoFailure): SamlError => SamlError.refused(failure);
 
 /** A path on this origin: `/…` but not `//…` or `/\…` (which browsers treat as another host). */
 export function safeReturnPath(value: string | null | undefined): string | null {

@@ -26,6 +26,7 @@ import {
   SamlConnectionDto,
   SamlSlugParams,
   SamlTenantParams,
+  SsoFailureDto,
 } from './saml-connection.dto';
 import { SamlConnections } from './saml-connections';
 import { SamlSignIn } from './saml-sign-in';
@@ -52,6 +53,13 @@ export class SamlConnectionController {
   @ApiOkResponse({ type: SamlConnectionDto })
   get(@Ctx() ctx: RequestContext, @Param() _p: SamlTenantParams): Promise<SamlConnectionDto> {
     return this.connections.get(ctx);
+  }
+
+  @Get('failures')
+  @Can('update', 'Tenant')
+  @ApiOkResponse({ type: [SsoFailureDto] })
+  failures(@Ctx() ctx: RequestContext, @Param() _p: SamlTenantParams): Promise<SsoFailureDto[]> {
+    return this.connections.failures(ctx);
   }
 
   @Put()

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import type { TenantQueries } from '@forecourt/database';
 import type { SamlConnection, SpEndpoints } from './saml-connections';
 import { REQUEST_TTL_MS, SamlRequestCache } from './saml-request-cache';
-import { SamlError, SamlErrorCode } from './saml-error';
+import { SamlError } from './saml-error';
 
 /** Accepted clock difference between the IdP and this host. */
 export const CLOCK_SKEW_MS = 5_000;
@@ -26,10 +26,7 @@ export function serviceProviderFor(
   // longer vouches for anything.
   const current = connection.idpCertificates.filter((pem) => isCurrent(pem));
   if (current.length === 0) {
-    throw new SamlError(
-      SamlErrorCode.Rejected,
-      'every signing certificate of this connection has expired: add the IdP’s current certificate',
-    );
+    throw SamlError.refused('certificates_expired');
   }
   return new SAML({
     callbackUrl: endpoints.acsUrl,

@@ -4,7 +4,7 @@ import { newId, type RequestContext } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import type { SamlConnection } from './saml-connections';
 import type { SsoGrantDto } from './saml-connection.dto';
-import { SamlError, SamlErrorCode } from './saml-error';
+import { SamlError } from './saml-error';
 
 /** Who the IdP says signed in. */
 export interface SsoIdentity {
@@ -44,7 +44,7 @@ export class SsoAccounts {
   ): Promise<{ userId: string }> {
     const email = identity.email.trim().toLowerCase();
     if (!EMAIL.test(email) || email.length > 320) {
-      throw new SamlError(SamlErrorCode.Rejected, 'the NameID must be the user’s e-mail address');
+      throw SamlError.refused('name_id_not_email');
     }
     const grant = mappedGrant(connection, identity.groups);
     const scope = { tenantId: connection.tenantId, stores: 'all' as const };
@@ -56,13 +56,10 @@ export class SsoAccounts {
       )
     ).rows;
     if (account && !account.linkable) {
-      throw new SamlError(
-        SamlErrorCode.AccountConflict,
-        'this e-mail belongs to an account outside this SSO connection; ask Forecourt support to link it',
-      );
+      throw SamlError.refused('account_conflict');
     }
     if (account && account.status !== 'active') {
-      throw new SamlError(SamlErrorCode.Rejected, 'this account is deactivated');
+      throw SamlError.refused('deactivated');
     }
     const userId = account?.id ?? newId();
     const outcome = await this.transactions.run({ ...scope, userId }, async (tx) => {
@@ -145,10 +142,7 @@ export class SsoAccounts {
       return 'mapped' as const;
     });
     if (outcome === 'unmapped') {
-      throw new SamlError(
-        SamlErrorCode.NotMapped,
-        'no role mapping matches this user’s groups, and the connection has no default role',
-      );
+      throw SamlError.refused('not_mapped');
     }
     return { userId };
   }
