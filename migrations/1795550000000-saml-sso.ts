@@ -48,12 +48,28 @@ export class SamlSso1795550000000 implements MigrationInterface {
         expires_at timestamptz not null,
         primary key (tenant_id, id)
       )`);
+    // An admin's "test connection" runs: the request it sent, and what the IdP's answer showed.
+    await db.query(`
+      create table sso_tests (
+        tenant_id uuid not null references tenants (id),
+        id text not null check (length(id) between 1 and 256),
+        requested_by uuid not null references users (id),
+        created_at timestamptz not null default now(),
+        finished_at timestamptz,
+        outcome text check (outcome in ('passed', 'failed')),
+        reason text check (length(reason) <= 64),
+        name_id text check (length(name_id) <= 320),
+        groups text[],
+        mapped_role jsonb,
+        primary key (tenant_id, id),
+        constraint sso_tests_finished check ((finished_at is null) = (outcome is null))
+      )`);
     await db.query(`create index saml_requests_expiry on saml_requests (tenant_id, expires_at)`);
     await db.query(`create index saml_assertions_expiry on saml_assertions (tenant_id, expires_at)`);
 
     await db.query(`alter table users add column sso_tenant_id uuid references tenants (id)`);
 
-    for (const table of ['sso_connections', 'saml_requests', 'saml_assertions']) {
+    for (const table of ['sso_connections', 'saml_requests', 'saml_assertions', 'sso_tests']) {
       await db.query(`alter table ${table} enable row level security`);
       await db.query(`alter table ${table} force row level security`);
       for (const kind of ['permissive', 'restrictive']) {
@@ -119,11 +135,12 @@ export class SamlSso1795550000000 implements MigrationInterface {
 
     await db.query(`grant select, insert, update on sso_connections to forecourt_runtime`);
     await db.query(`grant select, insert, delete on saml_requests, saml_assertions to forecourt_runtime`);
+    await db.query(`grant select, insert, update on sso_tests to forecourt_runtime`);
   }
 
   async down(db: QueryRunner): Promise<void> {
     await db.query(`drop function app.sso_enforcement(uuid), app.sso_account(text), app.sso_tenant(text)`);
     await db.query(`alter table users drop column sso_tenant_id`);
-    await db.query(`drop table saml_assertions, saml_requests, sso_connections`);
+    await db.query(`drop table sso_tests, saml_assertions, saml_requests, sso_connections`);
   }
 }

@@ -252,6 +252,20 @@ const CASES: Case[] = [
     expected: ADMIN_ONLY,
   },
   {
+    route: 'POST /v1/tenants/:tenantId/sso/saml/test',
+    request: (_f, tenant) => ({ method: 'POST', url: `/v1/tenants/${tenant}/sso/saml/test` }),
+    expected: ADMIN_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/sso/saml/test/:testId',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/sso/saml/test/${await ssoTestIn(f)}`,
+    }),
+    expected: ADMIN_ONLY,
+  },
+  {
     route: 'GET /v1/tenants/:tenantId/sso/saml/failures',
     request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/sso/saml/failures` }),
     expected: ADMIN_ONLY,
@@ -621,6 +635,15 @@ async function vehicleIn(f: Fixture, store = f.storeIn): Promise<string> {
     body: newVehicleBody(store),
   });
   return (JSON.parse(created.body) as { id: string }).id;
+}
+
+/** A new SSO connection test of tenant A (its connection is stored by the PUT row above). */
+async function ssoTestIn(f: Fixture): Promise<string> {
+  const started = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/sso/saml/test`,
+  });
+  return (JSON.parse(started.body) as { id: string }).id;
 }
 
 /** A new customer of tenant A in the store every dealer role has in scope (or in `store`). */

@@ -399,6 +399,87 @@ describe('sign-in', () => {
   });
 });
 
+describe('test connection', () => {
+  async function startTest(): Promise<{ id: string; loginUrl: string }> {
+    const started = await call(
+      api,
+      'POST',
+      `/v1/tenants/${north.tenantId}/sso/saml/test`,
+      north.tokens[NORTH_ADMIN],
+    );
+    expect(started.status).toBe(201);
+    return started.body as unknown as { id: string; loginUrl: string };
+  }
+
+  it('reports what a real sign-in would do, and signs nobody in', async () => {
+    const test = await startTest();
+    expect(spAuthnRequestId(test.loginUrl)).toBe(test.id);
+    const response = await northIdp.response({
+      ...sp(NORTH),
+      nameId: 'tess@north-staff.test',
+      inResponseTo: test.id,
+      attributes: { groups: ['Sales-North', 'Everyone'] },
+    });
+    const answer = await postAcs(NORTH, response, relayStateOf(test.loginUrl)!);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      test: expect.objectContaining({
+        id: test.id,
+        status: 'passed',
+        nameId: 'tess@north-staff.test',
+        groups: ['Sales-North', 'Everyone'],
+        mappedRole: { role: 'dealer_sales', allStores: false, storeIds: [north.storeIds.North] },
+      }) as unknown,
+    });
+    expect((await admin.query(`select 1 from users where email = 'tess@north-staff.test'`)).rowCount).toBe(0);
+    const read = await call(
+      api,
+      'GET',
+      `/v1/tenants/${north.tenantId}/sso/saml/test/${test.id}`,
+      north.tokens[NORTH_ADMIN],
+    );
+    expect(read.body).toMatchObject({ status: 'passed', reason: null, detail: null });
+  });
+
+  it('reports the exact failure', async () => {
+    const test = await startTest();
+    const response = await northIdp.response({
+      ...sp(NORTH),
+      nameId: 'tess@north-staff.test',
+      inResponseTo: test.id,
+      audience: 'https://wrong.example/sp',
+      attributes: { groups: ['Sales-North'] },
+    });
+    const answer = await postAcs(NORTH, response, relayStateOf(test.loginUrl)!);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ test: { status: 'failed', reason: 'audience' } });
+    const read = await call(
+      api,
+      'GET',
+      `/v1/tenants/${north.tenantId}/sso/saml/test/${test.id}`,
+      north.tokens[NORTH_ADMIN],
+    );
+    expect(read.body).toMatchObject({
+      status: 'failed',
+      reason: 'audience',
+      detail: expect.stringMatching(/SP entity id/) as unknown,
+    });
+  });
+
+  it('reports a user the mapping does not match as failed', async () => {
+    const test = await startTest();
+    const response = await northIdp.response({
+      ...sp(NORTH),
+      nameId: 'tess@north-staff.test',
+      inResponseTo: test.id,
+      attributes: { groups: ['Cafeteria'] },
+    });
+    expect((await postAcs(NORTH, response, relayStateOf(test.loginUrl)!)).body).toMatchObject({
+      test: { status: 'failed', reason: 'not_mapped', mappedRole: null },
+    });
+  });
+});
+
 describe('refused responses, each for its own reason', () => {
   const staff = 'eve@north-staff.test';
   const groups = { groups: ['Managers'] };

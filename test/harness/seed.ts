@@ -209,5 +209,12 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
     await seedUser(pool, id, { email: emails[0]!, name: `${tag} Admin` }),
     await seedUser(pool, id, { email: emails[1]!, name: `${tag} Seller`, role: 'dealer_sales' }),
   ];
+  await inTenant(pool, { tenantId: id }, (client) =>
+    client.query(`insert into sso_tests (tenant_id, id, requested_by) values ($1, $2, $3)`, [
+      id,
+      `_test-${tag}-${id.slice(-6)}`,
+      userIds[0],
+    ]),
+  );
   return { id, slug, storeIds, storeNames, userIds, emails };
 }

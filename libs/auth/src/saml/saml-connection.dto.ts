@@ -148,3 +148,32 @@ export class SsoFailureDto {
   @ApiProperty({ nullable: true, type: String, description: 'the refused request, for the log' })
   requestId!: string | null;
 }
+
+export class SsoTestParams extends SamlTenantParams {
+  @ApiProperty() @IsString() @Length(1, 256) testId!: string;
+}
+
+export class SsoTestStartDto {
+  @ApiProperty({ description: 'the test’s id (the AuthnRequest id)' }) id!: string;
+  @ApiProperty({
+    description: 'open in a browser: sign in at the IdP, and the ACS reports instead of signing in',
+  })
+  loginUrl!: string;
+}
+
+export class SsoTestDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ['pending', 'passed', 'failed'] }) status!: 'pending' | 'passed' | 'failed';
+  @ApiProperty({ nullable: true, type: String, description: 'a fixed reason key when it failed' })
+  reason!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'what to fix, when it failed' }) detail!:
+    string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the NameID the IdP sent' }) nameId!:
+    string | null;
+  @ApiProperty({ type: [String], nullable: true, description: 'the groups the IdP sent' }) groups!:
+    string[] | null;
+  @ApiProperty({ type: SsoGrantDto, nullable: true, description: 'what the mapping gives these groups' })
+  mappedRole!: SsoGrantDto | null;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ nullable: true, type: String }) finishedAt!: string | null;
+}

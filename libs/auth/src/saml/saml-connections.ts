@@ -105,6 +105,14 @@ export class SamlConnections {
     return connection;
   }
 
+  /** The caller's tenant's connection, or a 404 problem. */
+  async ofCaller(ctx: RequestContext): Promise<SamlConnection> {
+    const connection = await this.read(this.transactions.queries(tenantScopeOf(ctx)));
+    if (!connection)
+      throw new SamlError(SamlErrorCode.NotConfigured, 'SSO is not configured for this tenant');
+    return connection;
+  }
+
   async get(ctx: RequestContext): Promise<SamlConnectionDto> {
     const scope = tenantScopeOf(ctx);
     const connection = await this.read(this.transactions.queries(scope));

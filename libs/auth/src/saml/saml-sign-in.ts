@@ -5,11 +5,16 @@ import { AuditTrail } from '@forecourt/audit';
 import { type RequestContext } from '@forecourt/core';
 import { TenantTransaction, type TenantQueries } from '@forecourt/database';
 import { type IssuedSession, Sessions } from '../sessions';
-import { SsoAccounts } from './sso-accounts';
+import { SsoAccounts, type SsoIdentity } from './sso-accounts';
+import { SsoTests } from './sso-tests';
+import type { SsoTestDto, SsoTestStartDto } from './saml-connection.dto';
 import { type SamlConnection, SamlConnections } from './saml-connections';
 import { SamlError, type SsoFailure } from './saml-error';
-import { assertionFacts, responseFacts } from './saml-response-facts';
+import { assertionFacts, type ResponseFacts, responseFacts } from './saml-response-facts';
 import { CLOCK_SKEW_MS, serviceProviderFor } from './service-provider';
+
+/** What the ACS did: signed someone in, or finished an admin's connection test. */
+export type SsoAcsOutcome = { kind: 'signed-in'; signedIn: SsoSignedIn } | { kind: 'test'; test: SsoTestDto };
 
 /** A signed-in SSO user and where the browser goes next. */
 export interface SsoSignedIn extends IssuedSession {
@@ -60,6 +65,7 @@ export class SamlSignIn {
     private readonly accounts: SsoAccounts,
     private readonly sessions: Sessions,
     private readonly audit: AuditTrail,
+    private readonly tests: SsoTests,
   ) {}
 
   /** SP metadata for the IdP admin. */
@@ -79,18 +85,59 @@ export class SamlSignIn {
     return sp.getAuthorizeUrlAsync(relay.key, undefined, {});
   }
 
-  /** The assertion consumer: a session for the mapped user, or a {@link SamlError}. */
+  /**
+   * Starts an admin's connection test: a new AuthnRequest to the IdP, marked as a test, whose
+   * answer the ACS reports instead of signing anyone in.
+   */
+  async startTest(ctx: RequestContext): Promise<SsoTestStartDto> {
+    const connection = await this.connections.ofCaller(ctx);
+    const endpoints = this.connections.endpoints(connection.slug);
+    const relay = { key: randomBytes(24).toString('base64url'), returnTo: null };
+    const db = this.queries(connection);
+    const loginUrl = await serviceProviderFor(connection, endpoints, db, relay).getAuthorizeUrlAsync(
+      relay.key,
+      undefined,
+      {},
+    );
+    const { rows } = await db.query<{ id: string }>(
+      'select id from saml_requests where tenant_id = $1 and relay_key = $2',
+      [connection.tenantId, relay.key],
+    );
+    await this.tests.start(ctx, rows[0]!.id);
+    return { id: rows[0]!.id, loginUrl };
+  }
+
+  /**
+   * The assertion consumer: a session for the mapped user, or a {@link SamlError}. A response to
+   * an admin's connection test is checked the same way but signs nobody in: its outcome is kept
+   * for the test instead.
+   */
   async consume(
     ctx: RequestContext,
     slug: string,
     samlResponse: string | undefined,
     relayState: string | undefined,
-  ): Promise<SsoSignedIn> {
+  ): Promise<SsoAcsOutcome> {
     const connection = await this.connections.forSlug(slug);
+    const testId = await this.pendingTestOf(connection, samlResponse);
     try {
-      return await this.consumeFor(ctx, connection, samlResponse, relayState);
+      const verified = await this.verify(connection, samlResponse, relayState);
+      if (testId) {
+        return {
+          kind: 'test',
+          test: await this.tests.finish(ctx, connection, testId, verified.identity, null),
+        };
+      }
+      const user = await this.accounts.provision(ctx, connection, verified.identity);
+      const session = await this.sessions.issue(user.userId);
+      return {
+        kind: 'signed-in',
+        signedIn: { ...session, userId: user.userId, returnTo: verified.returnTo },
+      };
     } catch (error) {
       if (!(error instanceof SamlError)) throw error;
+      if (testId)
+        return { kind: 'test', test: await this.tests.finish(ctx, connection, testId, null, error) };
       this.logger.warn(
         `SSO sign-in refused for tenant ${connection.tenantId}: ${error.code}: ${error.message}`,
       );
@@ -105,33 +152,21 @@ export class SamlSignIn {
     }
   }
 
-  private async consumeFor(
-    ctx: RequestContext,
+  /** Every check of a posted response; the identity it vouches for, and where to return. */
+  private async verify(
     connection: SamlConnection,
     samlResponse: string | undefined,
     relayState: string | undefined,
-  ): Promise<SsoSignedIn> {
+  ): Promise<{ identity: SsoIdentity; returnTo: string | null }> {
     if (!samlResponse) throw refused('missing_response');
     const endpoints = this.connections.endpoints(connection.slug);
     const db = this.queries(connection);
-    let envelope: ReturnType<typeof responseFacts>;
-    try {
-      envelope = responseFacts(Buffer.from(samlResponse, 'base64').toString('utf8'));
-    } catch {
-      throw refused('unreadable');
-    }
-    if (envelope.usesSha1 && !connection.allowSha1) {
-      throw refused('sha1');
-    }
-    if (envelope.nameIdSplit) {
-      throw refused('name_id_markup');
-    }
-    if (envelope.assertionCount !== 1) {
-      throw refused('assertion_count');
-    }
-    if (!envelope.inResponseTo && !connection.allowIdpInitiated) {
-      throw refused('idp_initiated');
-    }
+    const envelope = envelopeOf(samlResponse);
+    if (!envelope) throw refused('unreadable');
+    if (envelope.usesSha1 && !connection.allowSha1) throw refused('sha1');
+    if (envelope.nameIdSplit) throw refused('name_id_markup');
+    if (envelope.assertionCount !== 1) throw refused('assertion_count');
+    if (!envelope.inResponseTo && !connection.allowIdpInitiated) throw refused('idp_initiated');
     const returnTo = envelope.inResponseTo
       ? await this.returnPathOf(db, envelope.inResponseTo, relayState)
       : null;
@@ -141,6 +176,7 @@ export class SamlSignIn {
       const sp = serviceProviderFor(connection, endpoints, db);
       ({ profile } = await sp.validatePostResponseAsync({ SAMLResponse: samlResponse }));
     } catch (error) {
+      if (error instanceof SamlError) throw error;
       const message = (error as Error).message;
       this.logger.debug(`node-saml refused a response for tenant ${connection.tenantId}: ${message}`);
       throw refused(failureOf(message));
@@ -148,35 +184,39 @@ export class SamlSignIn {
     const assertionXml = profile?.getAssertionXml?.();
     if (!profile || !assertionXml) throw refused('no_assertion');
     const facts = assertionFacts(assertionXml);
-    if (facts.issuer !== connection.idpEntityId) {
-      throw refused('issuer');
-    }
-    if (envelope.destination !== null && envelope.destination !== endpoints.acsUrl) {
+    if (facts.issuer !== connection.idpEntityId) throw refused('issuer');
+    if (envelope.destination !== null && envelope.destination !== endpoints.acsUrl)
       throw refused('destination');
-    }
     if (
       facts.recipients.length === 0 ||
       facts.recipients.some((recipient) => recipient !== endpoints.acsUrl)
     ) {
       throw refused('recipient');
     }
-    if (facts.nameIdSplit || !facts.nameId) {
-      throw refused('name_id_markup');
-    }
+    if (facts.nameIdSplit || !facts.nameId) throw refused('name_id_markup');
     if (!facts.assertionId) throw refused('no_assertion_id');
     await this.acceptOnce(db, facts.assertionId, facts.notOnOrAfter);
+    return {
+      identity: {
+        email: facts.nameId,
+        name: first(facts.attributes, [
+          'displayName',
+          'name',
+          'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+        ]),
+        groups: groupsOf(facts.attributes),
+      },
+      returnTo,
+    };
+  }
 
-    const user = await this.accounts.provision(ctx, connection, {
-      email: facts.nameId,
-      name: first(facts.attributes, [
-        'displayName',
-        'name',
-        'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
-      ]),
-      groups: groupsOf(facts.attributes),
-    });
-    const session = await this.sessions.issue(user.userId);
-    return { ...session, userId: user.userId, returnTo };
+  /** The id of the unfinished connection test this response answers, if it answers one. */
+  private async pendingTestOf(
+    connection: SamlConnection,
+    samlResponse: string | undefined,
+  ): Promise<string | null> {
+    const requestId = samlResponse ? envelopeOf(samlResponse)?.inResponseTo : null;
+    return requestId ? this.tests.pending(this.queries(connection), requestId) : null;
   }
 
   /** Records the assertion id until its end of validity; a second use is a replay. */
@@ -211,6 +251,15 @@ export class SamlSignIn {
 }
 
 const refused = (failure: SsoFailure): SamlError => SamlError.refused(failure);
+
+/** The posted envelope's facts, or null when it is not XML this service reads. */
+function envelopeOf(samlResponse: string): ResponseFacts | null {
+  try {
+    return responseFacts(Buffer.from(samlResponse, 'base64').toString('utf8'));
+  } catch {
+    return null;
+  }
+}
 
 /** A path on this origin: `/…` but not `//…` or `/\…` (which browsers treat as another host). */
 export function safeReturnPath(value: string | null | undefined): string | null {

@@ -13,7 +13,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
@@ -27,7 +27,11 @@ import {
   SamlSlugParams,
   SamlTenantParams,
   SsoFailureDto,
+  SsoTestDto,
+  SsoTestParams,
+  SsoTestStartDto,
 } from './saml-connection.dto';
+import { SsoTests } from './sso-tests';
 import { SamlConnections } from './saml-connections';
 import { SamlSignIn } from './saml-sign-in';
 
@@ -46,13 +50,32 @@ export class SamlAcsBody {
 @ApiBearerAuth()
 @UseGuards(SessionGuard, AccessGuard)
 export class SamlConnectionController {
-  constructor(private readonly connections: SamlConnections) {}
+  constructor(
+    private readonly connections: SamlConnections,
+    private readonly signIn: SamlSignIn,
+    private readonly tests: SsoTests,
+  ) {}
 
   @Get()
   @Can('update', 'Tenant')
   @ApiOkResponse({ type: SamlConnectionDto })
   get(@Ctx() ctx: RequestContext, @Param() _p: SamlTenantParams): Promise<SamlConnectionDto> {
     return this.connections.get(ctx);
+  }
+
+  @Post('test')
+  @Can('update', 'Tenant')
+  @HttpCode(201)
+  @ApiCreatedResponse({ type: SsoTestStartDto })
+  startTest(@Ctx() ctx: RequestContext, @Param() _p: SamlTenantParams): Promise<SsoTestStartDto> {
+    return this.signIn.startTest(ctx);
+  }
+
+  @Get('test/:testId')
+  @Can('update', 'Tenant')
+  @ApiOkResponse({ type: SsoTestDto })
+  test(@Ctx() ctx: RequestContext, @Param() params: SsoTestParams): Promise<SsoTestDto> {
+    return this.tests.get(ctx, params.testId);
   }
 
   @Get('failures')
@@ -116,8 +139,27 @@ export class SamlController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signedIn = await this.signIn.consume(ctx, params.tenantSlug, body.SAMLResponse, body.RelayState);
+    const outcome = await this.signIn.consume(ctx, params.tenantSlug, body.SAMLResponse, body.RelayState);
     void reply.header('cache-control', 'no-store');
+    if (outcome.kind === 'test') {
+      const { test } = outcome;
+      if (wantsJson(request)) {
+        await reply.send({ test });
+        return;
+      }
+      const verdict =
+        test.status === 'passed'
+          ? `Passed: ${test.nameId ?? ''} would sign in as ${test.mappedRole?.role ?? ''}.`
+          : `Failed: ${test.detail ?? test.reason ?? ''}`;
+      await reply
+        .type('text/html; charset=utf-8')
+        .send(
+          `<!doctype html><meta charset="utf-8"><title>SSO connection test</title>` +
+            `<p>${escapeHtml(verdict)}</p><p>Nobody was signed in.</p>`,
+        );
+      return;
+    }
+    const { signedIn } = outcome;
     if (wantsJson(request)) {
       await reply.send({ token: signedIn.token, expiresAt: signedIn.expiresAt.toISOString() });
       return;

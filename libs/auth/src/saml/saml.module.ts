@@ -4,6 +4,7 @@ import { SamlConnectionController, SamlController } from './saml.controller';
 import { SamlConnections } from './saml-connections';
 import { SamlSignIn } from './saml-sign-in';
 import { SsoAccounts } from './sso-accounts';
+import { SsoTests } from './sso-tests';
 
 /**
  * SAML single sign-on: each tenant's connection (managed by its dealer_admin) and the service
@@ -13,7 +14,7 @@ import { SsoAccounts } from './sso-accounts';
 @Module({
   imports: [AuthModule],
   controllers: [SamlController, SamlConnectionController],
-  providers: [SamlConnections, SamlSignIn, SsoAccounts],
+  providers: [SamlConnections, SamlSignIn, SsoAccounts, SsoTests],
   exports: [SamlSignIn],
 })
 export class SamlModule {}
