@@ -25,6 +25,8 @@ export class SamlSso1795550000000 implements MigrationInterface {
         role_mapping jsonb not null default '[]' check (jsonb_typeof(role_mapping) = 'array'),
         default_role jsonb check (default_role is null or jsonb_typeof(default_role) = 'object'),
         break_glass_user_ids uuid[] not null default '{}',
+        -- fingerprints of the certificates whose coming expiry the tenant's admins were told of
+        expiry_warned text[] not null default '{}',
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now(),
         primary key (tenant_id)
@@ -128,7 +130,18 @@ export class SamlSso1795550000000 implements MigrationInterface {
           where m.user_id = p_user_id and m.status = 'active'
           order by t.slug
         $$`);
-    for (const fn of ['sso_tenant(text)', 'sso_account(text)', 'sso_enforcement(uuid)']) {
+    // The certificate watch visits every tenant that has a connection (ids only).
+    await db.query(`
+      create function app.sso_connection_tenants() returns setof uuid
+        language sql stable security definer
+        set search_path = pg_catalog, pg_temp
+        as $$ select c.tenant_id from public.sso_connections c order by c.tenant_id $$`);
+    for (const fn of [
+      'sso_tenant(text)',
+      'sso_account(text)',
+      'sso_enforcement(uuid)',
+      'sso_connection_tenants()',
+    ]) {
       await db.query(`revoke all on function app.${fn} from public`);
       await db.query(`grant execute on function app.${fn} to forecourt_runtime`);
     }
@@ -139,7 +152,9 @@ export class SamlSso1795550000000 implements MigrationInterface {
   }
 
   async down(db: QueryRunner): Promise<void> {
-    await db.query(`drop function app.sso_enforcement(uuid), app.sso_account(text), app.sso_tenant(text)`);
+    await db.query(
+      `drop function app.sso_connection_tenants(), app.sso_enforcement(uuid), app.sso_account(text), app.sso_tenant(text)`,
+    );
     await db.query(`alter table users drop column sso_tenant_id`);
     await db.query(`drop table sso_tests, saml_assertions, saml_requests, sso_connections`);
   }

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { SsoCertificateWatch } from '@forecourt/auth';
 import {
   createGroup,
   generateSigningKey,
@@ -272,6 +273,27 @@ describe('connection', () => {
       expect(refused.body.detail).toMatch(pattern);
     }
     expect((await configure(east, EAST, eastIdp)).status).toBe(200);
+  });
+
+  it('flags a certificate that expires within 30 days, and mails the admins once about it', async () => {
+    const soon = generateSigningKey('north-idp-soon', { notAfter: new Date(Date.now() + 10 * 86_400_000) });
+    const stored = await configure(north, NORTH, northIdp, {
+      idpCertificates: [northIdp.certificatePem, soon.certificatePem],
+    });
+    expect(stored.status).toBe(200);
+    expect((stored.body.certificates as { expiresSoon: boolean }[]).map((info) => info.expiresSoon)).toEqual([
+      false,
+      true,
+    ]);
+    const watch = api.app.get(SsoCertificateWatch);
+    const before = mailsIn(mail.path).length;
+    expect(await watch.run()).toBe(1);
+    expect(await watch.run()).toBe(0); // told once
+    const sent = mailsIn(mail.path)
+      .slice(before)
+      .filter((raw) => /Subject: The SSO signing certificate of .* expires on/.test(raw));
+    expect(sent.map((raw) => /^To: (.*)$/m.exec(raw)?.[1])).toEqual([NORTH_ADMIN]);
+    expect((await configure(north, NORTH, northIdp)).status).toBe(200);
   });
 
   it('refuses a store of another tenant in the mapping, and a dealer_admin limited to some stores', async () => {

@@ -12,3 +12,4 @@ export { SessionGuard } from './session.guard';
 export { Sessions } from './sessions';
 export { SamlModule } from './saml/saml.module';
 export { SamlSignIn } from './saml/saml-sign-in';
+export { SsoCertificateWatch } from './saml/sso-certificate-watch';

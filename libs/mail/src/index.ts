@@ -4,6 +4,8 @@ export {
   type AuditCheckpointMailData,
   auditCheckpointMail,
   breakGlassMail,
+  ssoCertificateMail,
+  type SsoCertificateMailData,
   type BreakGlassMailData,
   escapeHtml,
   invitationMail,

@@ -43,11 +43,20 @@ export interface BreakGlassMailData {
   requestId: string;
 }
 
+/** Data of the certificate mail: an IdP signing certificate of a group's SSO connection expires soon. */
+export interface SsoCertificateMailData {
+  tenantName: string;
+  subject: string;
+  fingerprint: string;
+  validTo: Date;
+}
+
 /** A template and its data; `Mailer.send` takes one of these plus a recipient. */
 export type TemplateMessage =
   | { template: 'invitation'; data: InvitationMailData }
   | { template: 'audit-checkpoint'; data: AuditCheckpointMailData }
-  | { template: 'break-glass-sign-in'; data: BreakGlassMailData };
+  | { template: 'break-glass-sign-in'; data: BreakGlassMailData }
+  | { template: 'sso-certificate-expiring'; data: SsoCertificateMailData };
 
 /** The name of a template. */
 export type MailTemplate = TemplateMessage['template'];
@@ -61,6 +70,8 @@ export function renderMail(message: TemplateMessage): MailContent {
       return auditCheckpointMail(message.data);
     case 'break-glass-sign-in':
       return breakGlassMail(message.data);
+    case 'sso-certificate-expiring':
+      return ssoCertificateMail(message.data);
   }
 }
 
@@ -193,6 +204,41 @@ export function breakGlassMail(data: BreakGlassMailData): MailContent {
 past the group's single sign-on rule (a break-glass administrator). If this was not expected, revoke the
 account's sessions and review the audit trail.</p>
 <p>Request id: <code>${oneLine(data.requestId)}</code></p>
+<p>Forecourt</p>
+</body>
+</html>
+`;
+  return { subject, text, html: html.toString() };
+}
+
+/** Tells a group's admins that its IdP signing certificate expires soon. */
+export function ssoCertificateMail(data: SsoCertificateMailData): MailContent {
+  const tenant = oneLine(data.tenantName);
+  const until = data.validTo.toISOString().slice(0, 10);
+  const subject = `The SSO signing certificate of ${tenant} expires on ${until}`;
+  const text = [
+    'Hello,',
+    '',
+    `The identity provider certificate that ${tenant}'s single sign-on trusts expires on ${until}:`,
+    `  ${oneLine(data.subject)}`,
+    `  SHA-256 fingerprint ${oneLine(data.fingerprint)}`,
+    'After that date nobody can sign in with it. Create the next certificate at your identity',
+    'provider and add it to the SSO connection next to this one (both work during the change), then',
+    'switch the identity provider to it and remove the old one.',
+    '',
+    'Forecourt',
+    '',
+  ].join('\n');
+  const html = markup`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${subject}</title></head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
+<p>Hello,</p>
+<p>The identity provider certificate that <strong>${tenant}</strong>'s single sign-on trusts expires on
+<strong>${until}</strong>: ${oneLine(data.subject)} (SHA-256 fingerprint <code>${oneLine(data.fingerprint)}</code>).
+After that date nobody can sign in with it.</p>
+<p>Create the next certificate at your identity provider and add it to the SSO connection next to this one
+(both work during the change), then switch the identity provider to it and remove the old one.</p>
 <p>Forecourt</p>
 </body>
 </html>

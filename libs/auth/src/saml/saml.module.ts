@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { MailModule } from '@forecourt/mail';
 import { AuthModule } from '../auth.module';
 import { SamlConnectionController, SamlController } from './saml.controller';
 import { SamlConnections } from './saml-connections';
 import { SamlSignIn } from './saml-sign-in';
 import { SsoAccounts } from './sso-accounts';
+import { SsoCertificateWatch } from './sso-certificate-watch';
 import { SsoTests } from './sso-tests';
 
 /**
@@ -12,9 +14,9 @@ import { SsoTests } from './sso-tests';
  * guard; the password rule it adds (SSO-only mode) lives in `AuthModule`.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, MailModule],
   controllers: [SamlController, SamlConnectionController],
-  providers: [SamlConnections, SamlSignIn, SsoAccounts, SsoTests],
+  providers: [SamlConnections, SamlSignIn, SsoAccounts, SsoTests, SsoCertificateWatch],
   exports: [SamlSignIn],
 })
 export class SamlModule {}
