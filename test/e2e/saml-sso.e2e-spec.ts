@@ -649,6 +649,14 @@ describe('refused responses, each for its own reason', () => {
     );
   });
 
+  it('a document with a DOCTYPE (entity declarations), before any XML processing', async () => {
+    const hostile = Buffer.from(
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]>' +
+        '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&a;</samlp:Response>',
+    ).toString('base64');
+    await refused(postAcs(NORTH, hostile), /not a SAML response this service can read/);
+  });
+
   it('a SHA-1 signature, unless the tenant allows it', async () => {
     await refused(
       signIn(NORTH, northIdp, staff, { attributes: groups, signatureAlgorithm: 'sha1' }),
