@@ -686,6 +686,7 @@ describe('refused responses, each for its own reason', () => {
         'idp_initiated',
         'assertion_count',
         'name_id_markup',
+        'unreadable',
         'sha1',
         'not_mapped',
         'account_conflict',
