@@ -296,6 +296,27 @@ describe('connection', () => {
     expect((await configure(north, NORTH, northIdp)).status).toBe(200);
   });
 
+  it('sweeps request and assertion ids past their end, and keeps the live ones', async () => {
+    await admin.query(
+      `insert into saml_requests (tenant_id, id, relay_key, expires_at) values
+         ($1, '_gone-request', 'gone-relay-key-0123', now() - interval '1 minute'),
+         ($1, '_live-request', 'live-relay-key-0123', now() + interval '5 minutes')`,
+      [north.tenantId],
+    );
+    await admin.query(
+      `insert into saml_assertions (tenant_id, id, expires_at) values
+         ($1, '_gone-assertion', now() - interval '1 minute'), ($1, '_live-assertion', now() + interval '5 minutes')`,
+      [north.tenantId],
+    );
+    await api.app.get(SsoCertificateWatch).run();
+    const { rows } = await admin.query<{ id: string }>(
+      `select id from saml_requests where tenant_id = $1 and id like '\\_%-request'
+       union all select id from saml_assertions where tenant_id = $1 and id like '\\_%-assertion'`,
+      [north.tenantId],
+    );
+    expect(rows.map((row) => row.id).sort()).toEqual(['_live-assertion', '_live-request']);
+  });
+
   it('refuses a store of another tenant in the mapping, and a dealer_admin limited to some stores', async () => {
     const foreign = await configure(north, NORTH, northIdp, {
       roleMapping: [
@@ -402,16 +423,20 @@ describe('sign-in', () => {
     expect((await me(first.body.token as string)).memberships).toEqual([
       { tenantId: north.tenantId, role: 'dealer_sales', allStores: false, storeIds: [north.storeIds.North] },
     ]);
-    const promoted = await signIn(NORTH, northIdp, 'dan@north-staff.test', {
-      attributes: { groups: ['Managers'] },
-    });
-    expect((await me(promoted.body.token as string)).memberships).toMatchObject([{ role: 'dealer_manager' }]);
     const dropped = await signIn(NORTH, northIdp, 'dan@north-staff.test', {
       attributes: { groups: ['Cafeteria'] },
     });
     expect(dropped.status).toBe(401);
     expect(dropped.body.detail).toMatch(/no role mapping matches/);
-    expect(await me(promoted.body.token as string)).toMatchObject({ memberships: [] });
+    // The earlier session lives on, but no longer holds a membership of the group.
+    expect(await me(first.body.token as string)).toMatchObject({ memberships: [] });
+
+    const promoted = await signIn(NORTH, northIdp, 'dan@north-staff.test', {
+      attributes: { groups: ['Managers'] },
+    });
+    expect((await me(promoted.body.token as string)).memberships).toMatchObject([
+      { role: 'dealer_manager', allStores: true },
+    ]);
   });
 
   it('refuses an e-mail whose account another tenant knows: one IdP never signs in as another tenant’s user', async () => {

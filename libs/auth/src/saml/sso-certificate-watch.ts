@@ -10,7 +10,7 @@ const CHECK_EVERY_MS = 60 * 60_000;
 const FIRST_CHECK_MS = 60_000;
 
 /**
- * Tells each tenant's admins, once per certificate, that an IdP signing certificate of their SSO
+ * Sweeps each connection's expired request and assertion ids, and tells each tenant's admins, once per certificate, that an IdP signing certificate of their SSO
  * connection expires within 30 days (the connection flags it too). Runs on every instance; the
  * certificate's fingerprint is claimed in `expiry_warned` before the mail goes, so however many
  * instances look, one sends it.
@@ -80,6 +80,18 @@ export class SsoCertificateWatch implements OnApplicationBootstrap, BeforeApplic
     );
     const connection = rows[0];
     if (!connection) return 0;
+    // Past their end, the request ids and accepted assertion ids protect nothing: node-saml refuses
+    // an expired assertion anyway.
+    await this.transactions.statement(
+      scope,
+      'delete from saml_requests where tenant_id = $1 and expires_at < now()',
+      [tenantId],
+    );
+    await this.transactions.statement(
+      scope,
+      'delete from saml_assertions where tenant_id = $1 and expires_at < now()',
+      [tenantId],
+    );
     let sent = 0;
     for (const pem of connection.certificates) {
       let info: ReturnType<typeof certificateInfo>;
