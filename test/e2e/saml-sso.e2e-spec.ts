@@ -104,11 +104,15 @@ async function startLogin(slug: string, target = api): Promise<{ requestId: stri
   return { requestId: spAuthnRequestId(location), relayState: relayStateOf(location)! };
 }
 
+let addresses = 0;
+const nextAddress = () => `10.8.${Math.floor(++addresses / 250)}.${(addresses % 250) + 1}`;
+
 async function postAcs(
   slug: string,
   samlResponse: string,
   relayState?: string,
   target = api,
+  remoteAddress?: string,
 ): Promise<Answer> {
   const form = new URLSearchParams({
     SAMLResponse: samlResponse,
@@ -119,6 +123,8 @@ async function postAcs(
     url: `/v1/sso/saml/${slug}/acs`,
     payload: form.toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    // Each post from its own address, so the sign-in rate limits (tested on their own) stay out of the way.
+    remoteAddress: remoteAddress ?? nextAddress(),
   });
   return {
     status: response.statusCode,
@@ -719,6 +725,17 @@ describe('refused responses, each for its own reason', () => {
     );
     expect(failures.find((failure) => failure.reason === 'audience')?.detail).toMatch(/SP entity id/);
     expect(JSON.stringify(failures)).not.toMatch(/SAMLResponse|eve@north-staff|PHNhbWxw/);
+  });
+
+  it('counts refusals against the sign-in rate limit of the client address (429 past it)', async () => {
+    const response = await northIdp.response({ ...sp(NORTH), nameId: staff, attributes: groups });
+    const address = '10.9.9.9';
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 11; attempt++) {
+      statuses.push((await postAcs(NORTH, response, undefined, api, address)).status);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array.from({ length: 10 }, () => 401));
+    expect(statuses[10]).toBe(429);
   });
 
   it('records each refusal as auth.sso.failed, without the assertion', async () => {

@@ -4,7 +4,7 @@ import { DomainError, type RequestContext } from '@forecourt/core';
 import { DataSource } from 'typeorm';
 import { AuthError, AuthErrorCode } from './auth-error';
 
-export type AuthEndpoint = 'login' | 'mfa.verify' | 'invitation.accept';
+export type AuthEndpoint = 'login' | 'mfa.verify' | 'invitation.accept' | 'sso.acs';
 
 /**
  * Sign-in rate limits per client IP, counted in PostgreSQL so every instance shares them:

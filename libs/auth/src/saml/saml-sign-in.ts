@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AuditTrail } from '@forecourt/audit';
 import { type RequestContext } from '@forecourt/core';
 import { TenantTransaction, type TenantQueries } from '@forecourt/database';
+import { AuthAttempts } from '../auth-attempts';
 import { type IssuedSession, Sessions } from '../sessions';
 import { SsoAccounts, type SsoIdentity } from './sso-accounts';
 import { SsoTests } from './sso-tests';
@@ -66,6 +67,7 @@ export class SamlSignIn {
     private readonly sessions: Sessions,
     private readonly audit: AuditTrail,
     private readonly tests: SsoTests,
+    private readonly attempts: AuthAttempts,
   ) {}
 
   /** SP metadata for the IdP admin. */
@@ -112,7 +114,18 @@ export class SamlSignIn {
    * an admin's connection test is checked the same way but signs nobody in: its outcome is kept
    * for the test instead.
    */
-  async consume(
+  consume(
+    ctx: RequestContext,
+    slug: string,
+    samlResponse: string | undefined,
+    relayState: string | undefined,
+  ): Promise<SsoAcsOutcome> {
+    // Under the sign-in rate limits per client IP: each refused response counts as a failed
+    // attempt, and every response costs an XML signature check.
+    return this.attempts.guard(ctx, 'sso.acs', () => this.consumeOnce(ctx, slug, samlResponse, relayState));
+  }
+
+  private async consumeOnce(
     ctx: RequestContext,
     slug: string,
     samlResponse: string | undefined,
