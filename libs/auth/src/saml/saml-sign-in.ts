@@ -151,8 +151,9 @@ export class SamlSignIn {
       if (!(error instanceof SamlError)) throw error;
       if (testId)
         return { kind: 'test', test: await this.tests.finish(ctx, connection, testId, null, error) };
+      const cause = typeof error.cause === 'string' ? ` (node-saml: ${error.cause})` : '';
       this.logger.warn(
-        `SSO sign-in refused for tenant ${connection.tenantId}: ${error.code}: ${error.message}`,
+        `SSO sign-in refused for tenant ${connection.tenantId}: ${error.failure ?? error.code}: ${error.message}${cause}`,
       );
       await this.audit.record(ctx, connection.tenantId, {
         action: 'auth.sso.failed',
@@ -190,9 +191,9 @@ export class SamlSignIn {
       ({ profile } = await sp.validatePostResponseAsync({ SAMLResponse: samlResponse }));
     } catch (error) {
       if (error instanceof SamlError) throw error;
+      // The library's own words go to the log with the refusal (below), never to the caller.
       const message = (error as Error).message;
-      this.logger.debug(`node-saml refused a response for tenant ${connection.tenantId}: ${message}`);
-      throw refused(failureOf(message));
+      throw Object.assign(refused(failureOf(message)), { cause: message });
     }
     const assertionXml = profile?.getAssertionXml?.();
     if (!profile || !assertionXml) throw refused('no_assertion');
