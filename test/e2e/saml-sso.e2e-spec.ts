@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
-import { SsoCertificateWatch } from '@forecourt/auth';
+import { SamlConnections, SsoAccounts, SsoCertificateWatch } from '@forecourt/auth';
+import { TenantTransaction } from '@forecourt/database';
 import {
   createGroup,
   generateSigningKey,
@@ -443,6 +444,37 @@ describe('sign-in', () => {
     expect((await me(promoted.body.token as string)).memberships).toMatchObject([
       { role: 'dealer_manager', allStores: true },
     ]);
+  });
+
+  it('provisions one new person five times at once: one account, one membership', async () => {
+    // Straight to the accounts service, so the five really meet at the account check (over HTTP
+    // the signature checks, one after another on the event loop, spread them out).
+    const connection = await api.app.get(SamlConnections).forSlug(NORTH);
+    const accounts = api.app.get(SsoAccounts);
+    // Ten open connections in the pool first, so none of the five waits for a new one.
+    const transactions = api.app.get(TenantTransaction);
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        transactions.statement({ tenantId: north.tenantId, stores: 'all' }, 'select pg_sleep(0.05)'),
+      ),
+    );
+    const email = 'quinn@north-staff.test';
+    const provisioned = await Promise.all(
+      Array.from({ length: 5 }, (_, index) =>
+        accounts.provision(
+          { requestId: `race-${index}`, ip: null, userAgent: null, principal: null, tenant: null },
+          connection,
+          { email, name: 'Quinn', groups: ['Managers'] },
+        ),
+      ),
+    );
+    expect(new Set(provisioned.map((user) => user.userId)).size).toBe(1);
+    const { rows } = await admin.query<{ users: number; memberships: number }>(
+      `select (select count(*)::int from users where email = $1) as users,
+              (select count(*)::int from memberships m join users u on u.id = m.user_id where u.email = $1) as memberships`,
+      [email],
+    );
+    expect(rows[0]).toEqual({ users: 1, memberships: 1 });
   });
 
   it('refuses an e-mail whose account another tenant knows: one IdP never signs in as another tenant’s user', async () => {

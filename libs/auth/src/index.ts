@@ -12,4 +12,6 @@ export { SessionGuard } from './session.guard';
 export { Sessions } from './sessions';
 export { SamlModule } from './saml/saml.module';
 export { SamlSignIn } from './saml/saml-sign-in';
+export { SamlConnections } from './saml/saml-connections';
+export { SsoAccounts } from './saml/sso-accounts';
 export { SsoCertificateWatch } from './saml/sso-certificate-watch';

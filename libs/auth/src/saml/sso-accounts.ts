@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseError } from 'pg';
 import { AuditTrail } from '@forecourt/audit';
 import { newId, type RequestContext } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
@@ -22,6 +23,7 @@ export function mappedGrant(connection: SamlConnection, groups: readonly string[
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Just-in-time accounts: the first SSO sign-in creates the user (no password: the IdP owns the
@@ -38,6 +40,21 @@ export class SsoAccounts {
   ) {}
 
   async provision(
+    ctx: RequestContext,
+    connection: SamlConnection,
+    identity: SsoIdentity,
+  ): Promise<{ userId: string }> {
+    try {
+      return await this.provisionOnce(ctx, connection, identity);
+    } catch (error) {
+      // Two first sign-ins of one new person at once: the other created the account (or its
+      // membership) first. Once more, and it is an existing account.
+      if (!(error instanceof DatabaseError && error.code === UNIQUE_VIOLATION)) throw error;
+      return this.provisionOnce(ctx, connection, identity);
+    }
+  }
+
+  private async provisionOnce(
     ctx: RequestContext,
     connection: SamlConnection,
     identity: SsoIdentity,
