@@ -5,8 +5,11 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 export class DecryptionError extends Error {
-  constructor() {
-    super('ciphertext is malformed, was tampered with, or belongs to another key or context');
+  /** `where`: which part failed (e.g. `chunk 12` of a stream), when the reader knows. */
+  constructor(where?: string) {
+    super(
+      `ciphertext is malformed, was tampered with, or belongs to another key or context${where ? ` (${where})` : ''}`,
+    );
     this.name = 'DecryptionError';
   }
 }

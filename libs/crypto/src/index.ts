@@ -4,4 +4,10 @@ export { HmacKeyRing, type RingKey } from './hmac-key-ring';
 export { loadMasterKey, MasterKeyError } from './master-key';
 export { CryptoModule } from './crypto.module';
 export { TenantKeys } from './tenant-keys';
-export { openingStream, sealingStream, STREAM_CHUNK_BYTES, type StreamKeyring } from './stream-cipher';
+export {
+  masterKeyring,
+  openingStream,
+  sealingStream,
+  STREAM_CHUNK_BYTES,
+  type StreamKeyring,
+} from './stream-cipher';

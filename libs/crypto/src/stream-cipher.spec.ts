@@ -102,6 +102,15 @@ describe('sealingStream / openingStream (STREAM over AES-256-GCM)', () => {
       }
     });
 
+    it('names the chunk that failed', async () => {
+      const copy = Buffer.from(sealed);
+      copy[headerLength(sealed) + 2 * SEALED_CHUNK + 7]! ^= 0x01;
+      await expect(decrypt(keyring, copy)).rejects.toThrow(/\(chunk 2\)/);
+      await expect(decrypt(keyring, sealed.subarray(0, sealed.length - 3))).rejects.toThrow(
+        /chunk 4, the last/,
+      );
+    });
+
     it('two chunks swapped', async () => {
       const { header, chunks } = chunksOf(sealed);
       await refused(Buffer.concat([header, chunks[1]!, chunks[0]!, ...chunks.slice(2)]));

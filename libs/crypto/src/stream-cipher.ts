@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DecryptionError } from './aead';
+import type { KeyWrapper } from './envelope';
 
 /**
  * Who wraps the per-stream key: a tenant's data key for its files, the master key for platform
@@ -105,6 +106,21 @@ export function sealingStream(keyring: StreamKeyring, context: string): Transfor
 }
 
 /**
+ * The keyring of streams sealed under the master key itself (platform objects, backups): the
+ * stream key is wrapped by the master key, bound to the stream's context.
+ */
+export function masterKeyring(wrapper: KeyWrapper): StreamKeyring {
+  return {
+    wrap: (streamKey, context) =>
+      Promise.resolve({ keyId: 'master', wrapped: wrapper.wrap(streamKey, `stream:${context}`) }),
+    unwrap: (keyId, wrapped, context) =>
+      keyId === 'master'
+        ? Promise.resolve(wrapper.unwrapBytes(wrapped, `stream:${context}`))
+        : Promise.reject(new DecryptionError('not sealed under the master key')),
+  };
+}
+
+/**
  * Decrypts what `sealingStream` wrote. Each chunk is authenticated before a byte of it is passed
  * on; a flipped, swapped, dropped, appended or cut-off chunk — or a wrong key, tenant or context —
  * ends the stream with a `DecryptionError`. A cut at a chunk boundary is only noticed at the end
@@ -119,7 +135,8 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
   let index = 0;
 
   const openChunk = (sealed: Buffer, last: boolean): Buffer => {
-    if (sealed.length < TAG_BYTES || index >= MAX_CHUNKS) throw new DecryptionError();
+    if (sealed.length < TAG_BYTES || index >= MAX_CHUNKS) throw new DecryptionError(`chunk ${index}`);
+    const where = `chunk ${index}${last ? ', the last' : ''}`;
     try {
       const decipher = createDecipheriv('aes-256-gcm', streamKey!, nonceOf(prefix!, index++, last), {
         authTagLength: TAG_BYTES,
@@ -131,7 +148,7 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
         decipher.final(),
       ]);
     } catch {
-      throw new DecryptionError();
+      throw new DecryptionError(where);
     }
   };
 
@@ -153,7 +170,7 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
     try {
       streamKey = await keyring.unwrap(keyId, Buffer.from(wrapped), context);
     } catch {
-      throw new DecryptionError();
+      throw new DecryptionError('the stream key does not open under this keyring');
     }
     if (streamKey.length !== 32) throw new DecryptionError();
     header = Buffer.from(buffered.subarray(0, total));

@@ -5,6 +5,7 @@ import { buffer } from 'node:stream/consumers';
 import {
   DecryptionError,
   KeyWrapper,
+  masterKeyring,
   openingStream,
   sealingStream,
   type StreamKeyring,
@@ -104,16 +105,7 @@ export class ObjectStore {
   }
 
   private keyringOf(owner: ObjectOwner): StreamKeyring {
-    if (owner === 'platform') {
-      return {
-        wrap: (streamKey, context) =>
-          Promise.resolve({ keyId: 'master', wrapped: this.wrapper.wrap(streamKey, `stream:${context}`) }),
-        unwrap: (keyId, wrapped, context) =>
-          keyId === 'master'
-            ? Promise.resolve(this.wrapper.unwrapBytes(wrapped, `stream:${context}`))
-            : Promise.reject(new DecryptionError()),
-      };
-    }
+    if (owner === 'platform') return masterKeyring(this.wrapper);
     // The wrapped key names the tenant key it was sealed with (see TenantKeys.seal); opening it
     // in the tenant's own transaction means another tenant's key is never even readable.
     const scope = { tenantId: owner.tenantId, stores: [] };
