@@ -155,12 +155,13 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
   /** Reads the header once enough bytes are in; false while more are needed. */
   const readHeader = async (): Promise<boolean> => {
     if (buffered.length < FIXED_HEADER_BYTES) return false;
-    if (!buffered.subarray(0, MAGIC.length).equals(MAGIC)) throw new DecryptionError();
+    if (!buffered.subarray(0, MAGIC.length).equals(MAGIC)) throw new DecryptionError('the header');
     const chunkBytes = buffered.readUInt32BE(4);
     const idBytes = buffered.readUInt8(8);
     const wrappedBytes = buffered.readUInt16BE(9);
     const total = FIXED_HEADER_BYTES + idBytes + wrappedBytes + PREFIX_BYTES;
-    if (chunkBytes !== STREAM_CHUNK_BYTES || total > MAX_HEADER_BYTES) throw new DecryptionError();
+    if (chunkBytes !== STREAM_CHUNK_BYTES || total > MAX_HEADER_BYTES)
+      throw new DecryptionError('the header');
     if (buffered.length < total) return false;
     const keyId = buffered.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + idBytes).toString('utf8');
     const wrapped = buffered.subarray(
@@ -172,7 +173,7 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
     } catch {
       throw new DecryptionError('the stream key does not open under this keyring');
     }
-    if (streamKey.length !== 32) throw new DecryptionError();
+    if (streamKey.length !== 32) throw new DecryptionError('the header');
     header = Buffer.from(buffered.subarray(0, total));
     prefix = header.subarray(total - PREFIX_BYTES);
     sealedChunkBytes = chunkBytes + TAG_BYTES;
@@ -198,7 +199,7 @@ export function openingStream(keyring: StreamKeyring, context: string): Transfor
     flush(done: TransformCallback) {
       (header ? Promise.resolve(true) : readHeader())
         .then((ready) => {
-          if (!ready) throw new DecryptionError();
+          if (!ready) throw new DecryptionError('the header is cut short');
           this.push(openChunk(buffered, true));
           done();
         })

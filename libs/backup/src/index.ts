@@ -1,0 +1,10 @@
+export {
+  BACKUP_FORMAT,
+  type BackupEvent,
+  type BackupHeader,
+  BackupIntegrityError,
+  type BackupManifest,
+  BackupWriter,
+  readBackup,
+  type TableDigest,
+} from './backup-archive';
