@@ -9,6 +9,7 @@ import { Leads1795520000000 } from './1795520000000-leads';
 import { Deals1795530000000 } from './1795530000000-deals';
 import { MessagesBookings1795540000000 } from './1795540000000-messages-bookings';
 import { SamlSso1795550000000 } from './1795550000000-saml-sso';
+import { Backups1795560000000 } from './1795560000000-backups';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Deals1795530000000,
   MessagesBookings1795540000000,
   SamlSso1795550000000,
+  Backups1795560000000,
 ];

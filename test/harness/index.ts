@@ -1,5 +1,6 @@
 export {
   clusterInfo,
+  createEmptyDatabase,
   createTestDatabase,
   type TestDatabase,
   urlFor,

@@ -10,6 +10,7 @@ export const GLOBAL_TABLES: Record<string, 'rls' | 'no-tenant-data'> = {
   key_material: 'no-tenant-data', // wrapped keys: useless without the master key
   auth_attempts: 'no-tenant-data', // IP addresses and timestamps, for rate limits
   platform_invitations: 'no-tenant-data', // invitations onto the platform staff: e-mail, role, token hash
+  backups: 'no-tenant-data', // the platform's backups: ids, sizes, hashes, table row counts, status
 };
 
 /**
@@ -113,6 +114,20 @@ export async function schemaViolations(db: ClientBase): Promise<string[]> {
     );
     if (!wall)
       violations.push(`${table}: no RESTRICTIVE tenant policy (USING and WITH CHECK) for forecourt_runtime`);
+  }
+
+  // Backups read every table as its owner: a table under row-level security without the owner's
+  // read policy would be backed up empty, and restored empty, without a word.
+  const readable = new Set(
+    (
+      await db.query<{ table: string }>(`
+        select p.tablename as table from pg_policies p join pg_tables t on t.tablename = p.tablename and t.schemaname = p.schemaname
+        where p.schemaname = 'public' and p.policyname = 'backup_read' and p.permissive = 'PERMISSIVE'
+          and p.cmd = 'SELECT' and p.qual = 'true' and t.tableowner = any (p.roles::text[])`)
+    ).rows.map((row) => row.table),
+  );
+  for (const table of tables.filter((t) => t.rls)) {
+    if (!readable.has(table.name)) violations.push(`${table.name}: no backup_read policy for the owner`);
   }
   return violations;
 }

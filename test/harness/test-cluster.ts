@@ -76,3 +76,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       ),
   };
 }
+
+/** An empty database (no schema at all) owned by the schema owner: where a restore goes. */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  const info = clusterInfo();
+  const name = `forecourt_empty_${randomBytes(6).toString('hex')}`;
+  await asAdmin(info, (client) =>
+    client.query(`create database ${name} template template0 owner ${OWNER_ROLE}`),
+  );
+  return {
+    name,
+    runtimeUrl: urlFor(info, RUNTIME_ROLE, info.runtimePassword, name),
+    ownerUrl: urlFor(info, OWNER_ROLE, info.ownerPassword, name),
+    adminUrl: urlFor(info, info.adminUser, info.adminPassword, name),
+    drop: () =>
+      asAdmin(info, (client) => client.query(`drop database if exists ${name} with (force)`)).then(
+        () => undefined,
+      ),
+  };
+}

@@ -57,6 +57,7 @@ describe('schema rules (read from the live catalog)', () => {
           'bad_links: row-level security is not enabled and forced',
           'bad_links: foreign key bad_links_thing_fkey to bad_things does not pair tenant_id',
           'bad_links: no RESTRICTIVE tenant policy (USING and WITH CHECK) for forecourt_runtime',
+          'bad_links: no backup_read policy for the owner',
           'loose_notes: no tenant_id column and not declared a global table',
         ]),
       );

@@ -11,7 +11,7 @@ import { type KeyWrapper, masterKeyring, openingStream, sealingStream } from '@f
  * per-backup key wrapped by the master key and bound to the backup's id. The frames:
  *
  * - `H` the header (JSON): format, backup id, schema version, time;
- * - per table, `T` (its name), any number of `D` (its `COPY … TO STDOUT` text, as read) and `E`
+ * - per table, `T` (its name and columns, JSON), any number of `D` (its `COPY … TO STDOUT` text, as read) and `E`
  *   (its row count and the SHA-256 of its `D` bytes);
  * - `M` the manifest (JSON): every table with its rows, bytes and hash — the last frame.
  *
@@ -47,7 +47,7 @@ export interface BackupManifest {
 /** What a reader meets, in order. */
 export type BackupEvent =
   | { kind: 'header'; header: BackupHeader }
-  | { kind: 'table'; name: string }
+  | { kind: 'table'; name: string; columns: string[] }
   | { kind: 'data'; name: string; bytes: Buffer }
   | { kind: 'table-end'; digest: TableDigest }
   | { kind: 'manifest'; manifest: BackupManifest };
@@ -70,7 +70,7 @@ function frame(type: string, payload: Buffer): Buffer {
 }
 
 /** Counts rows of COPY text output: every row ends in a newline, and a newline in a value is `\n`. */
-function newlines(bytes: Buffer): number {
+export function copyRows(bytes: Buffer): number {
   let count = 0;
   for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count += 1;
   return count;
@@ -103,8 +103,12 @@ export class BackupWriter {
   }
 
   /** One table's COPY text, streamed through; its digest is recorded. */
-  async table(name: string, copyText: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<TableDigest> {
-    await this.write(frame('T', Buffer.from(name, 'utf8')));
+  async table(
+    name: string,
+    columns: readonly string[],
+    copyText: AsyncIterable<Buffer> | Iterable<Buffer>,
+  ): Promise<TableDigest> {
+    await this.write(frame('T', Buffer.from(JSON.stringify({ name, columns }))));
     const hash = createHash('sha256');
     let rows = 0;
     let bytes = 0;
@@ -112,7 +116,7 @@ export class BackupWriter {
       for (let at = 0; at < chunk.length; at += MAX_DATA_FRAME) {
         const piece = chunk.subarray(at, at + MAX_DATA_FRAME);
         hash.update(piece);
-        rows += newlines(piece);
+        rows += copyRows(piece);
         bytes += piece.length;
         await this.write(frame('D', piece));
       }
@@ -197,15 +201,16 @@ export async function* readBackup(
         }
         case 'T': {
           if (table) fail(`table ${table.name} has no end`);
-          table = { name: payload.toString('utf8'), hash: createHash('sha256'), rows: 0, bytes: 0 };
-          yield { kind: 'table', name: table.name };
+          const started = JSON.parse(payload.toString('utf8')) as { name: string; columns: string[] };
+          table = { name: started.name, hash: createHash('sha256'), rows: 0, bytes: 0 };
+          yield { kind: 'table', name: started.name, columns: started.columns };
           break;
         }
         case 'D': {
           if (!table) fail('data outside a table');
           const bytes = Buffer.from(payload);
           table!.hash.update(bytes);
-          table!.rows += newlines(bytes);
+          table!.rows += copyRows(bytes);
           table!.bytes += bytes.length;
           yield { kind: 'data', name: table!.name, bytes };
           break;

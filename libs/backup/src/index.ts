@@ -8,3 +8,11 @@ export {
   readBackup,
   type TableDigest,
 } from './backup-archive';
+export {
+  assertMatches,
+  type MigrateTo,
+  type RestoreReport,
+  restoreSnapshot,
+  tablesInLoadOrder,
+  writeSnapshot,
+} from './snapshot';
