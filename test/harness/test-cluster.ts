@@ -65,16 +65,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await asAdmin(info, (client) =>
     client.query(`create database ${name} template ${TEMPLATE_DATABASE} owner ${OWNER_ROLE}`),
   );
-  return {
-    name,
-    runtimeUrl: urlFor(info, RUNTIME_ROLE, info.runtimePassword, name),
-    ownerUrl: urlFor(info, OWNER_ROLE, info.ownerPassword, name),
-    adminUrl: urlFor(info, info.adminUser, info.adminPassword, name),
-    drop: () =>
-      asAdmin(info, (client) => client.query(`drop database if exists ${name} with (force)`)).then(
-        () => undefined,
-      ),
-  };
+  return databaseNamed(info, name);
 }
 
 /** An empty database (no schema at all) owned by the schema owner: where a restore goes. */
@@ -84,6 +75,10 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   await asAdmin(info, (client) =>
     client.query(`create database ${name} template template0 owner ${OWNER_ROLE}`),
   );
+  return databaseNamed(info, name);
+}
+
+function databaseNamed(info: ClusterInfo, name: string): TestDatabase {
   return {
     name,
     runtimeUrl: urlFor(info, RUNTIME_ROLE, info.runtimePassword, name),
