@@ -33,3 +33,4 @@ export {
   TestIdp,
   type TestIdpResponseOptions,
 } from './saml-idp';
+export { tableContents } from './table-contents';

@@ -16,3 +16,4 @@ export {
   tablesInLoadOrder,
   writeSnapshot,
 } from './snapshot';
+export { type BackupRecord, LocalBackups } from './local-backups';
