@@ -1,9 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { Client } from 'pg';
-import type { KeyWrapper } from '@forecourt/crypto';
+import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
 import { BACKUP_FORMAT, type BackupManifest, BackupWriter } from './backup-archive';
 import { type MigrateTo, type RestoreReport, restoreSnapshot, writeSnapshot } from './snapshot';
 
@@ -41,15 +40,8 @@ export class LocalBackups {
     const partial = `${fileOf(this.dir, id)}.partial`;
     try {
       await client.query(`insert into backups (id, schema_version) values ($1, $2)`, [id, schemaVersion]);
-      const hash = createHash('sha256');
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
+      const measuring = measuringStream();
+      const tap = measuring.stream;
       const file = createWriteStream(partial, { mode: 0o600 });
       tap.pipe(file);
       const written = new Promise<void>((resolve, reject) => {
@@ -73,10 +65,11 @@ export class LocalBackups {
       }
       await written;
       renameSync(partial, fileOf(this.dir, id));
+      const { size, sha256 } = measuring.result();
       await client.query(
         `update backups set status = 'completed', finished_at = now(), size_bytes = $2, sha256 = $3, manifest = $4,
            local_path = $5 where id = $1`,
-        [id, size, hash.digest(), JSON.stringify(manifest), fileOf(this.dir, id)],
+        [id, size, sha256, JSON.stringify(manifest), fileOf(this.dir, id)],
       );
       return id;
     } catch (error) {

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   DecryptionError,
   KeyWrapper,
   masterKeyring,
+  measuringStream,
   openingStream,
   sealingStream,
   type StreamKeyring,
@@ -64,20 +64,18 @@ export class ObjectStore {
    */
   async put(owner: ObjectOwner, path: string, body: Readable | Buffer | string): Promise<StoredObject> {
     const key = objectKeyOf(owner, path);
-    const hash = createHash('sha256');
-    let size = 0;
-    const measuring = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const measuring = measuringStream();
     const source = body instanceof Readable ? body : Readable.from([Buffer.from(body)]);
     // An error anywhere destroys the whole chain, so the driver sees it and keeps nothing.
-    const sealed = pipeline(source, measuring, sealingStream(this.keyringOf(owner), key), () => undefined);
+    const sealed = pipeline(
+      source,
+      measuring.stream,
+      sealingStream(this.keyringOf(owner), key),
+      () => undefined,
+    );
     await this.driver.write(key, sealed);
-    return { key, size, sha256: hash.digest('hex') };
+    const { size, sha256 } = measuring.result();
+    return { key, size, sha256: sha256.toString('hex') };
   }
 
   /** The decrypted bytes as a stream (each chunk authenticated before it is passed on), or null. */
