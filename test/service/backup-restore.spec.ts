@@ -55,6 +55,23 @@ function pieces(bytes: Buffer): Readable {
   );
 }
 
+/** The tenants of `db` and a store of each. */
+async function tableIds(db: TestDatabase): Promise<{ tenants: string[]; storeOf: Record<string, string> }> {
+  const admin = new Client({ connectionString: db.adminUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ tenant_id: string; id: string }>(
+      `select distinct on (tenant_id) tenant_id, id from stores order by tenant_id, id`,
+    );
+    return {
+      tenants: rows.map((row) => row.tenant_id),
+      storeOf: Object.fromEntries(rows.map((row) => [row.tenant_id, row.id])),
+    };
+  } finally {
+    await admin.end();
+  }
+}
+
 async function withOwner<T>(db: TestDatabase, work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: db.ownerUrl });
   await client.connect();
@@ -132,6 +149,63 @@ describe('backup and restore', () => {
       expect(await tableContents(target, tables)).toEqual(seeded);
     } finally {
       await target.drop();
+    }
+  });
+
+  it('is one snapshot: with writes running throughout, each pair written together is restored together', async () => {
+    // A writer adds a customer and its consent event in one transaction, over and over, while the
+    // backup runs: customers are copied before consent events (foreign-key order), so a backup
+    // that read each table at its own moment would hold customers without their event.
+    const writer = new Pool({ connectionString: source.runtimeUrl, max: 1 });
+    const [tenant] = (await tableIds(source)).tenants;
+    const store = (await tableIds(source)).storeOf[tenant!]!;
+    let writing = true;
+    let pairs = 0;
+    const writes = (async () => {
+      while (writing) {
+        await inTenant(writer, { tenantId: tenant! }, async (client) => {
+          const id = newId();
+          await client.query(
+            `insert into customers (tenant_id, id, store_id, name, notes) values ($1, $2, $3, 'Pair', 'pair')`,
+            [tenant, id, store],
+          );
+          await client.query(
+            `insert into consent_events (tenant_id, id, customer_id, store_id, channel, purpose, status, source)
+             values ($1, $2, $3, $4, 'email', 'service', 'granted', 'pair')`,
+            [tenant, newId(), id, store],
+          );
+        });
+        pairs += 1;
+      }
+    })();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the writer is going
+      const backupId = '01a23100-0000-7000-8000-000000000005';
+      const pairsBefore = pairs;
+      const sealed = await backup(backupId);
+      expect(pairs).toBeGreaterThan(pairsBefore); // writes ran during the backup
+      const target = await createEmptyDatabase();
+      try {
+        await withOwner(target, (client) =>
+          restoreSnapshot(client, pieces(sealed), wrapper, backupId, migrateTo(target.ownerUrl)),
+        );
+        const admin = new Client({ connectionString: target.adminUrl });
+        await admin.connect();
+        const { rows } = await admin
+          .query<{ customers: number; events: number }>(
+            `select (select count(*)::int from customers where notes = 'pair') as customers,
+                    (select count(*)::int from consent_events where source = 'pair') as events`,
+          )
+          .finally(() => admin.end());
+        expect(rows[0]!.customers).toBeGreaterThan(0);
+        expect(rows[0]!.events).toBe(rows[0]!.customers);
+      } finally {
+        await target.drop();
+      }
+    } finally {
+      writing = false;
+      await writes;
+      await writer.end();
     }
   });
 
