@@ -34,6 +34,8 @@ export interface AppConfig {
    */
   objectStorageOptions: { forcePathStyle: boolean; checksums: 'when_supported' | 'when_required' };
   backupStorage: S3Settings | null;
+  /** How long local backups in `DATA_DIR/backups` are kept (the newest good one always). */
+  backupLocalRetentionHours: number;
   stripeWebhookSecret: string | null;
   razorpayWebhookSecret: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -195,6 +197,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       checksums: parse(env, 'S3_CHECKSUMS', s3Checksums.default('when_supported')),
     },
     backupStorage: parseS3(env, 'BACKUP_S3_'),
+    backupLocalRetentionHours: parse(
+      env,
+      'BACKUP_LOCAL_RETENTION_HOURS',
+      positiveInt('hours').max(24 * 366, 'must be at most 8784 (a year)').default(24),
+    ),
     stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
     razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog, verifierKeys, verifyExport, type VerifyReport } from '@forecourt/audit';
 import { PlatformOwners } from '@forecourt/auth';
-import { ConfigError, loadConfig } from '@forecourt/config';
+import { type AppConfig, ConfigError, loadConfig } from '@forecourt/config';
 import { isUuid } from '@forecourt/core';
 import { Client } from 'pg';
 import { LocalBackups } from '@forecourt/backup';
@@ -57,10 +57,16 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     }
   },
 
-  /** Takes a backup now, into DATA_DIR/backups; prints its id alone on the last line. */
+  /**
+   * Takes a backup now, into DATA_DIR/backups, then applies the local retention
+   * (`BACKUP_LOCAL_RETENTION_HOURS`); prints the new backup's id alone on the last line.
+   */
   async 'backup:run'() {
-    await withBackups(async (backups) => {
+    await withBackups(async (backups, config) => {
       const id = await backups.run(SCHEMA_VERSION);
+      const removed = await backups.prune(new Date(), config.backupLocalRetentionHours * 3_600_000);
+      if (removed.length > 0)
+        process.stderr.write(`removed ${removed.length} local backups past retention\n`);
       process.stdout.write(`${id}\n`);
     });
   },
@@ -117,12 +123,12 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
 const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.name;
 
 /** Runs `work` with the local backups of this deployment (its database and DATA_DIR). */
-async function withBackups(work: (backups: LocalBackups) => Promise<void>): Promise<void> {
+async function withBackups(work: (backups: LocalBackups, config: AppConfig) => Promise<void>): Promise<void> {
   const config = loadConfig();
   const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
   try {
     const wrapper = new KeyWrapper(loadMasterKey(config));
-    await work(new LocalBackups(database.ownerUrl, wrapper, join(config.dataDir, 'backups')));
+    await work(new LocalBackups(database.ownerUrl, wrapper, join(config.dataDir, 'backups')), config);
   } finally {
     await database.close();
   }

@@ -103,6 +103,34 @@ export class LocalBackups {
     }
   }
 
+  /**
+   * Retention: removes the local copies (file and record) of backups older than `keepMs` at
+   * `now` — but never the newest completed one, whatever its age, so a stopped schedule never
+   * leaves no backup at all. Failed and abandoned runs past the same age go too. Returns the ids
+   * removed.
+   */
+  async prune(now: Date, keepMs: number): Promise<string[]> {
+    const client = new Client({ connectionString: this.ownerUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string }>(
+        `delete from backups
+          where created_at < $1::timestamptz - make_interval(secs => $2)
+            and id is distinct from (select id from backups where status = 'completed'
+                                     order by created_at desc limit 1)
+          returning id`,
+        [now, keepMs / 1000],
+      );
+      for (const { id } of rows) {
+        rmSync(fileOf(this.dir, id), { force: true });
+        rmSync(`${fileOf(this.dir, id)}.partial`, { force: true });
+      }
+      return rows.map((row) => row.id);
+    } finally {
+      await client.end();
+    }
+  }
+
   /** Restores backup `id` into the empty database at `targetUrl` (its role owns it). */
   async restore(id: string, targetUrl: string, migrate: MigrateTo): Promise<RestoreReport> {
     const file = fileOf(this.dir, id);
