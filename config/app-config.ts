@@ -34,6 +34,12 @@ export interface AppConfig {
    */
   objectStorageOptions: { forcePathStyle: boolean; checksums: 'when_supported' | 'when_required' };
   backupStorage: S3Settings | null;
+  /**
+   * Where backups are restored to be checked: a role that may create databases (each check makes
+   * one and drops it). Null with the embedded server: its own superuser does it; null otherwise:
+   * backups are not checked.
+   */
+  backupVerifyDatabaseUrl: string | null;
   /** How long local backups in `DATA_DIR/backups` are kept (the newest good one always). */
   backupLocalRetentionHours: number;
   stripeWebhookSecret: string | null;
@@ -197,6 +203,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       checksums: parse(env, 'S3_CHECKSUMS', s3Checksums.default('when_supported')),
     },
     backupStorage: parseS3(env, 'BACKUP_S3_'),
+    backupVerifyDatabaseUrl: parse(env, 'BACKUP_VERIFY_DATABASE_URL', postgresUrl) ?? null,
     backupLocalRetentionHours: parse(
       env,
       'BACKUP_LOCAL_RETENTION_HOURS',

@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Pool } from 'pg';
 import { tablesInLoadOrder } from '@forecourt/backup';
 import {
+  clusterInfo,
   createEmptyDatabase,
   createTestDatabase,
   seedTenant,
   tableContents,
   type TestDatabase,
+  urlFor,
 } from '@forecourt/test-harness';
 
 /** `backup:run`, `backup:list` and `backup:restore` as an operator runs them, against a seeded database. */
@@ -32,6 +34,13 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
         MASTER_KEY: masterKey,
         DATABASE_URL: source.runtimeUrl,
         MIGRATION_DATABASE_URL: source.ownerUrl,
+        // The cluster's administrator makes (and drops) the scratch databases backups are checked in.
+        BACKUP_VERIFY_DATABASE_URL: urlFor(
+          clusterInfo(),
+          clusterInfo().adminUser,
+          clusterInfo().adminPassword,
+          'postgres',
+        ),
         LOG_LEVEL: 'silent',
       },
     });
@@ -59,22 +68,47 @@ afterAll(async () => {
 describe('backup CLI', () => {
   let backupId: string;
 
-  it('backup:run writes an encrypted backup into DATA_DIR/backups and prints its id last', async () => {
+  it('backup:run writes an encrypted backup into DATA_DIR/backups, checks it by restoring it, and prints its id last', async () => {
     const run = await cli(['backup:run']);
     expect(run).toMatchObject({ code: 0 });
+    expect(run.stderr).toMatch(/verification passed: \d+ tables, \d+ rows restored and matched/);
     backupId = run.stdout.trim().split('\n').pop()!;
     expect(backupId).toMatch(/^[0-9a-f-]{36}$/);
     expect(readdirSync(join(dataDir, 'backups'))).toEqual([`${backupId}.fcb`]);
   });
 
-  it('backup:list --json shows it, with its size, not yet verified', async () => {
+  it('backup:list --json shows it, with its size and its passed verification', async () => {
     const list = await cli(['backup:list', '--json']);
     expect(list.code).toBe(0);
-    const backups = JSON.parse(list.stdout) as { id: string; sizeBytes: number; verifyStatus: null }[];
-    expect(backups).toEqual([
-      expect.objectContaining({ id: backupId, verifyStatus: null, verifiedAt: null }) as unknown,
-    ]);
+    const backups = JSON.parse(list.stdout) as { id: string; sizeBytes: number; verifiedAt: string | null }[];
+    expect(backups).toEqual([expect.objectContaining({ id: backupId, verifyStatus: 'passed' }) as unknown]);
     expect(backups[0]!.sizeBytes).toBeGreaterThan(1000);
+    expect(new Date(backups[0]!.verifiedAt!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('backup:verify fails loudly, naming the chunk, when the file was damaged, and records it', async () => {
+    const file = join(dataDir, 'backups', `${backupId}.fcb`);
+    const original = readFileSync(file);
+    const damaged = Buffer.from(original);
+    damaged[Math.floor(damaged.length / 2)]! ^= 0x01;
+    writeFileSync(file, damaged);
+    try {
+      const verify = await cli(['backup:verify', '--id', backupId]);
+      expect(verify.code).not.toBe(0);
+      expect(verify.stderr).toMatch(/failed verification: .*chunk \d+/);
+      const list = JSON.parse((await cli(['backup:list', '--json'])).stdout) as { verifyStatus: string }[];
+      expect(list[0]!.verifyStatus).toBe('failed');
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect((await cli(['backup:verify'])).code).toBe(0);
+    // Every check dropped its scratch database, the failed one too.
+    const admin = new Client({ connectionString: source.adminUrl });
+    await admin.connect();
+    const { rows } = await admin
+      .query(`select datname from pg_database where datname like 'forecourt\\_verify\\_%'`)
+      .finally(() => admin.end());
+    expect(rows).toEqual([]);
   });
 
   it('backup:restore fills an empty database with every row, checked', async () => {

@@ -9,9 +9,17 @@ import { PlatformOwners } from '@forecourt/auth';
 import { type AppConfig, ConfigError, loadConfig } from '@forecourt/config';
 import { isUuid } from '@forecourt/core';
 import { Client } from 'pg';
-import { LocalBackups } from '@forecourt/backup';
+import { LocalBackups, type ScratchDatabase, scratchDatabases, type VerifyOutcome } from '@forecourt/backup';
 import { KeyWrapper, loadMasterKey } from '@forecourt/crypto';
-import { migrateSchema, openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
+import {
+  EMBEDDED_OWNER_ROLE,
+  migrateSchema,
+  type OpenDatabase,
+  openDatabase,
+  pendingMigrations,
+  postgresUrl,
+  prepareDatabase,
+} from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
 import { CliModule } from './cli.module';
 
@@ -62,12 +70,27 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
    * (`BACKUP_LOCAL_RETENTION_HOURS`); prints the new backup's id alone on the last line.
    */
   async 'backup:run'() {
-    await withBackups(async (backups, config) => {
+    await withBackups(async (backups, config, scratch) => {
       const id = await backups.run(SCHEMA_VERSION);
+      await checkBackup(backups, id, scratch);
       const removed = await backups.prune(new Date(), config.backupLocalRetentionHours * 3_600_000);
       if (removed.length > 0)
         process.stderr.write(`removed ${removed.length} local backups past retention\n`);
       process.stdout.write(`${id}\n`);
+    });
+  },
+
+  /** Restores a backup (the newest completed one unless `--id`) into a scratch database and records the outcome. */
+  async 'backup:verify'(args) {
+    const { values } = parseArgs({ args, options: { id: { type: 'string' } }, strict: true });
+    if (values.id !== undefined && !isUuid(values.id))
+      throw new Error('usage: backup:verify [--id <backup id>]');
+    await withBackups(async (backups, _config, scratch) => {
+      const id = values.id ?? (await backups.newest());
+      if (!id) throw new Error('there is no completed backup to verify');
+      const outcome = await checkBackup(backups, id, scratch);
+      if (outcome?.status !== 'passed')
+        throw new Error(`backup ${id} failed verification: ${outcome?.detail ?? 'not checked'}`);
     });
   },
 
@@ -122,16 +145,66 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
 /** The schema version a backup taken now records: the newest migration this build has. */
 const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.name;
 
+type Scratch = (() => Promise<ScratchDatabase>) | null;
+
 /** Runs `work` with the local backups of this deployment (its database and DATA_DIR). */
-async function withBackups(work: (backups: LocalBackups, config: AppConfig) => Promise<void>): Promise<void> {
+async function withBackups(
+  work: (backups: LocalBackups, config: AppConfig, scratch: Scratch) => Promise<void>,
+): Promise<void> {
   const config = loadConfig();
   const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
   try {
     const wrapper = new KeyWrapper(loadMasterKey(config));
-    await work(new LocalBackups(database.ownerUrl, wrapper, join(config.dataDir, 'backups')), config);
+    await work(
+      new LocalBackups(database.ownerUrl, wrapper, join(config.dataDir, 'backups')),
+      config,
+      scratchFor(config, database),
+    );
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Where backups are restored to be checked: `BACKUP_VERIFY_DATABASE_URL`'s role makes (and owns)
+ * each scratch database; with the embedded server its superuser makes one for the schema owner;
+ * otherwise nowhere (backups are then not checked, and say so).
+ */
+function scratchFor(config: AppConfig, database: OpenDatabase): Scratch {
+  if (config.backupVerifyDatabaseUrl) return scratchDatabases(config.backupVerifyDatabaseUrl);
+  if (database.embedded) {
+    const superuser = database.embedded.connectionConfig('postgres');
+    return scratchDatabases(
+      postgresUrl(superuser.host, superuser.port, superuser.user, superuser.password, 'postgres'),
+      { role: EMBEDDED_OWNER_ROLE, url: database.ownerUrl },
+    );
+  }
+  return null;
+}
+
+/** The automatic restore test of backup `id`, reported on stderr; null when it cannot run here. */
+async function checkBackup(
+  backups: LocalBackups,
+  id: string,
+  scratch: Scratch,
+): Promise<VerifyOutcome | null> {
+  if (!scratch) {
+    process.stderr.write(
+      'backup not checked: set BACKUP_VERIFY_DATABASE_URL (a role that may create databases)\n',
+    );
+    return null;
+  }
+  const outcome = await backups.verify(id, scratch, async (version, url) => {
+    await migrateSchema(url, migrationsUpTo(version));
+  });
+  process.stderr.write(`backup ${id} verification ${outcome.status}: ${outcome.detail}\n`);
+  return outcome;
+}
+
+function migrationsUpTo(version: string) {
+  const upTo = MIGRATIONS.findIndex((migration) => migration.name === version);
+  if (upTo < 0) throw new Error(`the backup needs schema version ${version}, which this build does not know`);
+  return MIGRATIONS.slice(0, upTo + 1);
 }
 
 async function readStdin(): Promise<string> {

@@ -16,4 +16,5 @@ export {
   tablesInLoadOrder,
   writeSnapshot,
 } from './snapshot';
-export { type BackupRecord, LocalBackups } from './local-backups';
+export { type BackupRecord, LocalBackups, type VerifyOutcome } from './local-backups';
+export { type ScratchDatabase, scratchDatabases } from './scratch-database';

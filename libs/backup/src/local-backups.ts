@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
 import { BACKUP_FORMAT, type BackupManifest, BackupWriter } from './backup-archive';
+import type { ScratchDatabase } from './scratch-database';
 import { type MigrateTo, type RestoreReport, restoreSnapshot, writeSnapshot } from './snapshot';
+
+/** What the automatic restore test found. */
+export interface VerifyOutcome {
+  status: 'passed' | 'failed';
+  detail: string;
+}
 
 /** A backup as `backup:list` shows it. */
 export interface BackupRecord {
@@ -126,6 +133,58 @@ export class LocalBackups {
         rmSync(`${fileOf(this.dir, id)}.partial`, { force: true });
       }
       return rows.map((row) => row.id);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /**
+   * The automatic restore test: restores backup `id` into a new scratch database, which checks
+   * every table against the manifest, and records the outcome (`passed` or `failed` with the
+   * reason, with the time it took). The scratch database is dropped either way.
+   */
+  async verify(
+    id: string,
+    scratch: () => Promise<ScratchDatabase>,
+    migrate: (version: string, databaseUrl: string) => Promise<void>,
+  ): Promise<VerifyOutcome> {
+    const started = Date.now();
+    let outcome: VerifyOutcome;
+    const database = await scratch();
+    try {
+      const report = await this.restore(id, database.url, (version) => migrate(version, database.url));
+      const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
+      outcome = {
+        status: 'passed',
+        detail: `${report.manifest.tables.length} tables, ${rows} rows restored and matched in ${Date.now() - started} ms`,
+      };
+    } catch (error) {
+      outcome = { status: 'failed', detail: (error as Error).message.slice(0, 2000) };
+    } finally {
+      await database.drop();
+    }
+    const client = new Client({ connectionString: this.ownerUrl });
+    await client.connect();
+    try {
+      await client.query(
+        `update backups set verify_status = $2, verified_at = now(), verify_detail = $3 where id = $1`,
+        [id, outcome.status, outcome.detail],
+      );
+    } finally {
+      await client.end();
+    }
+    return outcome;
+  }
+
+  /** The newest completed backup's id, or null. */
+  async newest(): Promise<string | null> {
+    const client = new Client({ connectionString: this.ownerUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string }>(
+        `select id from backups where status = 'completed' order by created_at desc limit 1`,
+      );
+      return rows[0]?.id ?? null;
     } finally {
       await client.end();
     }
