@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '@forecourt/database';
+import { freePort, runningServer } from '@forecourt/database';
 
 const ROOT = join(__dirname, '..', '..');
 /** What `npm start` runs once its `prestart` build is done. */
@@ -98,11 +98,5 @@ export function embeddedRuntimeUrl(dataDir: string): string {
 
 /** The postmaster pid of an embedded DATA_DIR, when its server is running. */
 export function embeddedServerPid(dataDir: string): number | null {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
+  return runningServer(join(dataDir, 'pg'))?.pid ?? null;
 }

@@ -130,7 +130,11 @@ export function runningServer(directory: string): RunningServer | null {
     const pid = Number.parseInt(lines[0] ?? '', 10);
     const port = Number.parseInt(lines[3] ?? '', 10);
     if (!Number.isInteger(pid) || !isProcessAlive(pid)) return null;
-    if (!(commandLineOf(pid) ?? 'postgres').includes('postgres')) return null;
+    // The pid of a server long gone may have been given to any process since — another PostgreSQL
+    // server included. Only a postgres started on this very directory is ours to stop. (Without
+    // /proc the command line is unknown, and the pid file is trusted.)
+    const command = commandLineOf(pid);
+    if (command !== null && !(command.includes('postgres') && command.includes(directory))) return null;
     return { pid, port };
   } catch {
     return null;
