@@ -3,7 +3,8 @@ import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, sta
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
-import { BACKUP_FORMAT, type BackupManifest, BackupWriter } from './backup-archive';
+import { isoTimestampSql, withClient } from '@forecourt/database';
+import { BACKUP_FORMAT, BackupWriter } from './backup-archive';
 import type { ScratchDatabase } from './scratch-database';
 import { type MigrateTo, type RestoreReport, restoreSnapshot, writeSnapshot } from './snapshot';
 
@@ -62,14 +63,9 @@ export class LocalBackups {
         createdAt: new Date().toISOString(),
       });
       // The snapshot on a connection of its own: the bookkeeping above is not part of it.
-      const snapshot = new Client({ connectionString: this.ownerUrl });
-      await snapshot.connect();
-      let manifest: BackupManifest;
-      try {
-        manifest = await writeSnapshot(snapshot, writer);
-      } finally {
-        await snapshot.end();
-      }
+      const manifest = await withClient({ connectionString: this.ownerUrl }, (snapshot) =>
+        writeSnapshot(snapshot, writer),
+      );
       await written;
       renameSync(partial, fileOf(this.dir, id));
       const { size, sha256 } = measuring.result();
@@ -94,20 +90,15 @@ export class LocalBackups {
   }
 
   async list(): Promise<BackupRecord[]> {
-    const client = new Client({ connectionString: this.ownerUrl });
-    await client.connect();
-    try {
+    return this.asOwner(async (client) => {
       const { rows } = await client.query<BackupRecord>(
-        `select id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt", status,
+        `select id, ${isoTimestampSql('created_at')} as "createdAt", status,
            size_bytes::float8 as "sizeBytes", verify_status as "verifyStatus",
-           case when verified_at is null then null
-                else to_char(verified_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end as "verifiedAt"
+           case when verified_at is null then null else ${isoTimestampSql('verified_at')} end as "verifiedAt"
          from backups order by created_at desc`,
       );
       return rows;
-    } finally {
-      await client.end();
-    }
+    });
   }
 
   /**
@@ -117,9 +108,7 @@ export class LocalBackups {
    * removed.
    */
   async prune(now: Date, keepMs: number): Promise<string[]> {
-    const client = new Client({ connectionString: this.ownerUrl });
-    await client.connect();
-    try {
+    return this.asOwner(async (client) => {
       const { rows } = await client.query<{ id: string }>(
         `delete from backups
           where created_at < $1::timestamptz - make_interval(secs => $2)
@@ -133,9 +122,7 @@ export class LocalBackups {
         rmSync(`${fileOf(this.dir, id)}.partial`, { force: true });
       }
       return rows.map((row) => row.id);
-    } finally {
-      await client.end();
-    }
+    });
   }
 
   /**
@@ -163,43 +150,35 @@ export class LocalBackups {
     } finally {
       await database.drop();
     }
-    const client = new Client({ connectionString: this.ownerUrl });
-    await client.connect();
-    try {
-      await client.query(
+    await this.asOwner((client) =>
+      client.query(
         `update backups set verify_status = $2, verified_at = now(), verify_detail = $3 where id = $1`,
         [id, outcome.status, outcome.detail],
-      );
-    } finally {
-      await client.end();
-    }
+      ),
+    );
     return outcome;
   }
 
   /** The newest completed backup's id, or null. */
   async newest(): Promise<string | null> {
-    const client = new Client({ connectionString: this.ownerUrl });
-    await client.connect();
-    try {
+    return this.asOwner(async (client) => {
       const { rows } = await client.query<{ id: string }>(
         `select id from backups where status = 'completed' order by created_at desc limit 1`,
       );
       return rows[0]?.id ?? null;
-    } finally {
-      await client.end();
-    }
+    });
   }
 
   /** Restores backup `id` into the empty database at `targetUrl` (its role owns it). */
   async restore(id: string, targetUrl: string, migrate: MigrateTo): Promise<RestoreReport> {
     const file = fileOf(this.dir, id);
     statSync(file); // a clear "no such file" before any connection is made
-    const client = new Client({ connectionString: targetUrl });
-    await client.connect();
-    try {
-      return await restoreSnapshot(client, createReadStream(file), this.wrapper, id, migrate);
-    } finally {
-      await client.end();
-    }
+    return withClient({ connectionString: targetUrl }, (client) =>
+      restoreSnapshot(client, createReadStream(file), this.wrapper, id, migrate),
+    );
+  }
+
+  private asOwner<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    return withClient({ connectionString: this.ownerUrl }, work);
   }
 }

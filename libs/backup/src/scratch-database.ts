@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { withClient } from '@forecourt/database';
 
 /** A throw-away database a backup is restored into to be checked. */
 export interface ScratchDatabase {
@@ -18,27 +18,17 @@ export function scratchDatabases(
 ): () => Promise<ScratchDatabase> {
   return async () => {
     const name = `forecourt_verify_${randomBytes(6).toString('hex')}`;
-    const admin = new Client({ connectionString: adminUrl });
-    await admin.connect();
-    try {
-      await admin.query(
-        `create database ${name}${owner ? ` owner "${owner.role.replace(/"/g, '""')}"` : ''}`,
-      );
-    } finally {
-      await admin.end();
-    }
+    await withClient({ connectionString: adminUrl }, (admin) =>
+      admin.query(`create database ${name}${owner ? ` owner "${owner.role.replace(/"/g, '""')}"` : ''}`),
+    );
     const url = new URL(owner?.url ?? adminUrl);
     url.pathname = `/${name}`;
     return {
       url: url.toString(),
       drop: async () => {
-        const dropper = new Client({ connectionString: adminUrl });
-        await dropper.connect();
-        try {
-          await dropper.query(`drop database if exists ${name} with (force)`);
-        } finally {
-          await dropper.end();
-        }
+        await withClient({ connectionString: adminUrl }, (admin) =>
+          admin.query(`drop database if exists ${name} with (force)`),
+        );
       },
     };
   };

@@ -52,6 +52,16 @@ export function checkedCertificates(inputs: readonly string[], now = new Date())
   });
 }
 
+/** Parses and is within its dates at `now` (false for anything that does not parse). */
+export function isValidAt(pem: string, now = new Date()): boolean {
+  try {
+    const certificate = new X509Certificate(pem);
+    return new Date(certificate.validFrom) <= now && now < new Date(certificate.validTo);
+  } catch {
+    return false;
+  }
+}
+
 export function certificateInfo(pem: string, now = new Date()): IdpCertificateInfo {
   const certificate = new X509Certificate(pem);
   const validTo = new Date(certificate.validTo);

@@ -1,4 +1,4 @@
-import { DOMParser } from '@xmldom/xmldom';
+import { parseStrictXml } from './strict-xml';
 
 const METADATA = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const XML_DSIG = 'http://www.w3.org/2000/09/xmldsig#';
@@ -21,19 +21,16 @@ export class IdpMetadataError extends Error {
 
 /**
  * The entity id, the HTTP-Redirect single sign-on URL and the signing certificates of the IdP an
- * EntityDescriptor describes (Okta, Entra ID, Google Workspace and ADFS all export one). A
- * document with a DOCTYPE is refused outright: metadata never needs one, and entity declarations
- * are how XML parsers are attacked.
+ * EntityDescriptor describes (Okta, Entra ID, Google Workspace and ADFS all export one), parsed
+ * strictly (no DOCTYPE).
  */
 export function parseIdpMetadata(xml: string): IdpMetadata {
-  if (/<!DOCTYPE/i.test(xml)) throw new IdpMetadataError('a DOCTYPE is not accepted');
-  const problems: string[] = [];
-  const doc = new DOMParser({
-    errorHandler: (level: string, message: unknown) => {
-      if (level !== 'warning') problems.push(String(message));
-    },
-  }).parseFromString(xml, 'text/xml');
-  if (problems.length > 0 || !doc.documentElement) throw new IdpMetadataError('not well-formed XML');
+  let doc: Document;
+  try {
+    doc = parseStrictXml(xml);
+  } catch (error) {
+    throw new IdpMetadataError((error as Error).message);
+  }
   const descriptors = Array.from(doc.getElementsByTagNameNS(METADATA, 'EntityDescriptor')).filter(
     (entity) => entity.getElementsByTagNameNS(METADATA, 'IDPSSODescriptor').length > 0,
   );

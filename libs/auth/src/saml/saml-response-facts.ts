@@ -1,4 +1,4 @@
-import { DOMParser } from '@xmldom/xmldom';
+import { parseStrictXml } from './strict-xml';
 
 const SAML_ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAML_PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -31,21 +31,6 @@ export interface ResponseFacts {
   nameIdSplit: boolean;
 }
 
-function parse(xml: string): Document {
-  // A SAML message never needs a DOCTYPE; entity declarations are how XML parsers are attacked.
-  if (/<!DOCTYPE/i.test(xml)) throw new Error('a DOCTYPE is not accepted in a SAML message');
-  // xmldom reports malformed input through its error handler; any report means "not ours to read".
-  const problems: string[] = [];
-  const doc = new DOMParser({
-    errorHandler: (level: string, message: unknown) => {
-      if (level !== 'warning') problems.push(String(message));
-    },
-  }).parseFromString(xml, 'text/xml');
-  if (problems.length > 0 || !doc.documentElement)
-    throw new Error('the SAML response is not well-formed XML');
-  return doc;
-}
-
 function children(parent: Element, namespace: string, name: string): Element[] {
   const found: Element[] = [];
   for (let node: Node | null = parent.firstChild; node; node = node.nextSibling) {
@@ -62,7 +47,7 @@ function descendants(root: Document | Element, namespace: string, name: string):
 
 /** The response envelope as posted (before any signature check: for routing decisions only). */
 export function responseFacts(xml: string): ResponseFacts {
-  const doc = parse(xml);
+  const doc = parseStrictXml(xml);
   const root = doc.documentElement;
   const algorithms = [
     ...descendants(doc, XML_DSIG, 'SignatureMethod'),
@@ -79,7 +64,7 @@ export function responseFacts(xml: string): ResponseFacts {
 
 /** The facts of the one assertion node-saml validated (`profile.getAssertionXml()`). */
 export function assertionFacts(assertionXml: string): AssertionFacts {
-  const doc = parse(assertionXml);
+  const doc = parseStrictXml(assertionXml);
   const assertion = doc.documentElement;
   if (assertion.localName !== 'Assertion' || assertion.namespaceURI !== SAML_ASSERTION) {
     throw new Error('not a SAML assertion');

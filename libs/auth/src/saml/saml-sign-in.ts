@@ -132,9 +132,13 @@ export class SamlSignIn {
     relayState: string | undefined,
   ): Promise<SsoAcsOutcome> {
     const connection = await this.connections.forSlug(slug);
-    const testId = await this.pendingTestOf(connection, samlResponse);
+    // Parsed once: whether it answers a connection test, and (in verify) what it claims.
+    const envelope = samlResponse ? envelopeOf(samlResponse) : null;
+    const testId = envelope?.inResponseTo
+      ? await this.tests.pending(this.queries(connection), envelope.inResponseTo)
+      : null;
     try {
-      const verified = await this.verify(connection, samlResponse, relayState);
+      const verified = await this.verify(connection, samlResponse, envelope, relayState);
       if (testId) {
         return {
           kind: 'test',
@@ -170,12 +174,12 @@ export class SamlSignIn {
   private async verify(
     connection: SamlConnection,
     samlResponse: string | undefined,
+    envelope: ResponseFacts | null,
     relayState: string | undefined,
   ): Promise<{ identity: SsoIdentity; returnTo: string | null }> {
     if (!samlResponse) throw refused('missing_response');
     const endpoints = this.connections.endpoints(connection.slug);
     const db = this.queries(connection);
-    const envelope = envelopeOf(samlResponse);
     if (!envelope) throw refused('unreadable');
     if (envelope.usesSha1 && !connection.allowSha1) throw refused('sha1');
     if (envelope.nameIdSplit) throw refused('name_id_markup');
@@ -222,15 +226,6 @@ export class SamlSignIn {
       },
       returnTo,
     };
-  }
-
-  /** The id of the unfinished connection test this response answers, if it answers one. */
-  private async pendingTestOf(
-    connection: SamlConnection,
-    samlResponse: string | undefined,
-  ): Promise<string | null> {
-    const requestId = samlResponse ? envelopeOf(samlResponse)?.inResponseTo : null;
-    return requestId ? this.tests.pending(this.queries(connection), requestId) : null;
   }
 
   /** Records the assertion id until its end of validity; a second use is a replay. */

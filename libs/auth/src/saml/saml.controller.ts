@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessGuard, Can, WithoutPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Ctx, type RequestContext } from '@forecourt/core';
+import { escapeHtml } from '@forecourt/mail';
 import { setSessionCookies } from '../browser-session';
 import { SessionGuard } from '../session.guard';
 import {
@@ -181,8 +182,4 @@ export class SamlController {
 function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? '';
   return /application\/(json|problem\+json)/.test(accept);
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -1,8 +1,8 @@
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
-import { X509Certificate } from 'node:crypto';
 import type { TenantQueries } from '@forecourt/database';
 import type { SamlConnection, SpEndpoints } from './saml-connections';
 import { REQUEST_TTL_MS, SamlRequestCache } from './saml-request-cache';
+import { isValidAt } from './idp-certificates';
 import { SamlError } from './saml-error';
 
 /** Accepted clock difference between the IdP and this host. */
@@ -24,7 +24,7 @@ export function serviceProviderFor(
 ): SAML {
   // node-saml never looks at a certificate's dates: one that expired since it was stored no
   // longer vouches for anything.
-  const current = connection.idpCertificates.filter((pem) => isCurrent(pem));
+  const current = connection.idpCertificates.filter((pem) => isValidAt(pem));
   if (current.length === 0) {
     throw SamlError.refused('certificates_expired');
   }
@@ -50,13 +50,4 @@ export function serviceProviderFor(
     disableRequestedAuthnContext: true,
     signatureAlgorithm: 'sha256',
   });
-}
-
-function isCurrent(pem: string, now = Date.now()): boolean {
-  try {
-    const certificate = new X509Certificate(pem);
-    return new Date(certificate.validFrom).getTime() <= now && now < new Date(certificate.validTo).getTime();
-  } catch {
-    return false;
-  }
 }

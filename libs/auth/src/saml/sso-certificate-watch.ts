@@ -4,6 +4,7 @@ import { newId } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { certificateInfo } from './idp-certificates';
+import { tenantAdmins } from './tenant-admins';
 
 /** How often every connection's certificates are looked at; each warning goes out once anyway. */
 const CHECK_EVERY_MS = 60 * 60_000;
@@ -108,13 +109,7 @@ export class SsoCertificateWatch implements OnApplicationBootstrap, BeforeApplic
         [tenantId, info.fingerprint],
       );
       if (claimed.rowCount !== 1) continue; // another instance took it
-      const admins = await this.transactions.statement<{ email: string }>(
-        scope,
-        `select u.email from memberships m join users u on u.id = m.user_id
-          where m.tenant_id = $1 and m.role = 'dealer_admin' and m.status = 'active' and u.status = 'active'`,
-        [tenantId],
-      );
-      for (const admin of admins.rows) {
+      for (const admin of await tenantAdmins(this.transactions, tenantId)) {
         await this.mailer.send({
           template: 'sso-certificate-expiring',
           to: admin.email,

@@ -4,6 +4,7 @@ import { type RequestContext } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { SamlError, SamlErrorCode } from './saml-error';
+import { tenantAdmins } from './tenant-admins';
 
 interface EnforcingTenant {
   tenant_id: string;
@@ -50,14 +51,9 @@ export class SsoEnforcement {
         actorId: userId,
         actorRole: 'dealer_admin',
       });
-      const { rows } = await this.transactions.statement<{ email: string; self: boolean }>(
-        { tenantId: tenant.tenant_id, stores: 'all' },
-        `select u.email, u.id = $2 as self from memberships m join users u on u.id = m.user_id
-          where m.tenant_id = $1 and m.role = 'dealer_admin' and m.status = 'active' and u.status = 'active'`,
-        [tenant.tenant_id, userId],
-      );
-      const admin = rows.find((row) => row.self)?.email ?? userId;
-      for (const other of rows.filter((row) => !row.self)) {
+      const admins = await tenantAdmins(this.transactions, tenant.tenant_id);
+      const admin = admins.find((row) => row.userId === userId)?.email ?? userId;
+      for (const other of admins.filter((row) => row.userId !== userId)) {
         try {
           await this.mailer.send({
             template: 'break-glass-sign-in',
