@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pg from 'pg';
 import { markdownTable } from './report';
@@ -64,6 +64,8 @@ function nameOf(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   if (/^insert into audit_events/.test(line))
     return 'insert into audit_events … jsonb_to_recordset($1) (the event)';
+  if (AUDIT_GROUP_COMMIT.test(line))
+    return 'with seal … update audit_heads … insert into audit_events (the event, sealed, group commit)';
   if (SET_CONTEXT.test(line)) return "select set_config('app.tenant_id', …) ×4 (tenant context)";
   if (/^with live as \( select s\.id, s\.last_seen_at/.test(line))
     return 'select … from sessions join users (+ last_seen_at moved when a minute old) (session check)';
@@ -74,11 +76,54 @@ function nameOf(text: string): string {
   return line.length > 90 ? `${line.slice(0, 87)}…` : line;
 }
 
-/** The audit insert's events with new ids, so that running it again inserts new rows. */
-function freshValues(statement: SentStatement): unknown[] {
-  if (!/insert into audit_events/.test(statement.text)) return statement.values;
-  const events = JSON.parse(String(statement.values[0])) as { id: string }[];
-  return [JSON.stringify(events.map((event) => ({ ...event, id: randomUUID() })))];
+const AUDIT_GROUP_COMMIT = /^with seal as \(.*insert into audit_events/s;
+
+/**
+ * The values to run a statement again with. An audit insert's events get new ids, so that each
+ * run inserts new rows; a group commit that went in sealed goes in sealed again, numbered on from
+ * the chain's head as it stands (read here first, under `under`) and linked, with random hashes
+ * (the database checks the links, not the hashes; this is a throw-away trail).
+ */
+async function replayValues(
+  client: pg.Client,
+  statement: SentStatement,
+  under: SentStatement['context'],
+): Promise<() => unknown[]> {
+  const text = statement.text.replace(/\s+/g, ' ').trim();
+  if (/^insert into audit_events/.test(text)) {
+    const events = JSON.parse(String(statement.values[0])) as { id: string }[];
+    return () => [JSON.stringify(events.map((event) => ({ ...event, id: randomUUID() })))];
+  }
+  if (!AUDIT_GROUP_COMMIT.test(text)) return () => statement.values;
+  const [lock, chain, sealedAfter, payload] = statement.values;
+  const events = JSON.parse(String(payload)) as { id: string }[];
+  if (Number(sealedAfter) < 0)
+    return () => [
+      lock,
+      chain,
+      sealedAfter,
+      JSON.stringify(events.map((event) => ({ ...event, id: randomUUID() }))),
+    ];
+  if (under) {
+    const wide = sessionWide(under);
+    await client.query(wide.text, wide.values);
+  }
+  const { rows } = await client.query<{ seq: string; hash: string }>(
+    `select seq, encode(hash, 'hex') as hash from audit_heads where tenant_id = $1`,
+    [chain],
+  );
+  await client.query('reset all');
+  let head = { seq: Number(rows[0]?.seq ?? 0), hash: rows[0]?.hash ?? '0'.repeat(64) };
+  return () => {
+    const after = head;
+    const sealed = events.map((event) => {
+      const next = { seq: head.seq + 1, hash: randomBytes(32).toString('hex') };
+      const row = { ...event, id: randomUUID(), seq: next.seq, prevHash: head.hash, hash: next.hash };
+      head = next;
+      return row;
+    });
+    return [lock, chain, after.seq, JSON.stringify(sealed), after.hash, head.seq, head.hash];
+  };
 }
 
 /** The context statement made session-wide (`set_config(…, false)`), so each execution can commit on its own. */
@@ -186,9 +231,8 @@ export async function statementCosts(
           await measure(nameOf(statement.text), statement, undefined);
           continue;
         }
-        await measure(nameOf(statement.text), statement, statement.context ?? context, () =>
-          freshValues(statement),
-        );
+        const under = statement.context ?? context;
+        await measure(nameOf(statement.text), statement, under, await replayValues(client, statement, under));
       }
       if (transactions > 0) {
         const cost = await repeat(async () => {

@@ -10,6 +10,7 @@ import { Deals1795530000000 } from './1795530000000-deals';
 import { MessagesBookings1795540000000 } from './1795540000000-messages-bookings';
 import { SamlSso1795550000000 } from './1795550000000-saml-sso';
 import { Backups1795560000000 } from './1795560000000-backups';
+import { AuditSealedAppend1795570000000 } from './1795570000000-audit-sealed-append';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   MessagesBookings1795540000000,
   SamlSso1795550000000,
   Backups1795560000000,
+  AuditSealedAppend1795570000000,
 ];

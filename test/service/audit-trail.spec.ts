@@ -1,5 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { randomBytes } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,18 +51,13 @@ const ctx = (requestId: string): RequestContext => ({
   tenant: null,
 });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'forecourt-audit-'));
-  moduleRef = await Test.createTestingModule({
+const masterKey = randomBytes(32).toString('base64');
+
+/** One API instance's audit services (several may share the database, as several instances do). */
+async function auditInstance(): Promise<TestingModule> {
+  const instance = await Test.createTestingModule({
     imports: [
-      ConfigModule.forRoot(
-        loadConfig({
-          DATA_DIR: dataDir,
-          MASTER_KEY: randomBytes(32).toString('base64'),
-          LOG_LEVEL: 'silent',
-        }),
-      ),
+      ConfigModule.forRoot(loadConfig({ DATA_DIR: dataDir, MASTER_KEY: masterKey, LOG_LEVEL: 'silent' })),
       ClsModule.forRoot({ global: true }),
       DatabaseModule.forRoot({
         url: db.runtimeUrl,
@@ -73,7 +69,14 @@ beforeAll(async () => {
       AuditModule.forRoot({ jobs: false }),
     ],
   }).compile();
-  await moduleRef.init();
+  await instance.init();
+  return instance;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'forecourt-audit-'));
+  moduleRef = await auditInstance();
   trail = moduleRef.get(AuditTrail);
   sealer = moduleRef.get(AuditSealer);
   log = moduleRef.get(AuditLog);
@@ -117,6 +120,82 @@ async function chainOf(count: number): Promise<string> {
   }
   await sealer.seal(chain, { wait: true });
   return chain;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+async function headOf(chain: string): Promise<Head> {
+  const { rows } = await admin.query<{ seq: string; hash: string }>(
+    `select seq, encode(hash, 'hex') as hash from audit_heads where tenant_id = $1`,
+    [chain],
+  );
+  return { seq: Number(rows[0]!.seq), hash: rows[0]!.hash };
+}
+
+interface SealedRow {
+  tenantId: string;
+  id: string;
+  at: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * A `system` read event numbered `seq` after `prevHash`, its hash computed here from the
+ * documented formula — SHA-256(previous hash ‖ RFC 8785 JSON of the event and its seq) — so that
+ * the verifier, not this test, judges it.
+ */
+function sealedRow(chain: string, seq: number, prevHash: string): SealedRow {
+  const event = {
+    tenantId: chain,
+    id: newId(),
+    at: new Date().toISOString(),
+    actorId: null,
+    actorRole: 'system',
+    supportGrantId: null,
+    action: 'user.read',
+    subjectType: 'User',
+    subjectId: null,
+    subjectIds: null,
+    storeId: null,
+    requestId: null,
+    ip: null,
+    userAgent: null,
+    outcome: 'allowed',
+    reason: null,
+    changedFields: null,
+  };
+  const hash = createHash('sha256')
+    .update(Buffer.from(prevHash, 'hex'))
+    .update(canonicalize({ ...event, seq })!, 'utf8')
+    .digest('hex');
+  return { tenantId: chain, id: event.id, at: event.at, seq, prevHash, hash };
+}
+
+const INSERT_SEALED = `
+  insert into audit_events (tenant_id, id, at, actor_role, action, subject_type, outcome, seq, prev_hash, hash)
+  select r."tenantId", r.id, r.at, 'system', 'user.read', 'User', 'allowed', r.seq, decode(r."prevHash", 'hex'),
+    decode(r.hash, 'hex')
+  from jsonb_to_recordset($1::jsonb) as r("tenantId" uuid, id uuid, at timestamptz, seq bigint, "prevHash" text, hash text)`;
+
+/** Sealed events inserted straight into `chain` as the runtime role, in one statement. */
+function insertSealedAsRuntime(chain: string, rows: SealedRow[]): Promise<unknown> {
+  return inTenant(runtime, { tenantId: chain }, (client) =>
+    client.query(INSERT_SEALED, [JSON.stringify(rows)]),
+  );
+}
+
+async function sealedCount(chain: string): Promise<{ sealed: number; unsealed: number }> {
+  const { rows } = await admin.query<{ sealed: number; unsealed: number }>(
+    `select count(seq)::int as sealed, (count(*) - count(seq))::int as unsealed
+       from audit_events where tenant_id = $1`,
+    [chain],
+  );
+  return rows[0]!;
 }
 
 const TRAIL_TABLES = ['audit_events', 'audit_heads', 'audit_checkpoints'];
@@ -283,6 +362,90 @@ describe('sealing', () => {
   });
 });
 
+describe('sealed by the group commit', () => {
+  const read = (requestId: string) => ({ action: 'user.read', subjectType: 'User', subjectId: requestId });
+
+  it('a read event goes in already sealed, so the sealer has nothing left to rewrite', async () => {
+    const chain = await chainOf(2); // the sealer has run: this instance knows where the chain ends
+    await Promise.all(['a', 'b', 'c'].map((id) => trail.record(ctx(id), chain, read(id))));
+    expect(await sealedCount(chain)).toEqual({ sealed: 5, unsealed: 0 });
+    expect(await headOf(chain)).toMatchObject({ seq: 5 });
+    expect(await sealer.seal(chain, { wait: true })).toBe(0);
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 5 });
+  });
+
+  it('a chain another instance moved on: the batch goes in unsealed, the next one sealed again', async () => {
+    const other = await auditInstance();
+    try {
+      const chain = await chainOf(2);
+      await other.get(AuditSealer).seal(chain, { wait: true }); // both instances know seq 2
+      await trail.record(ctx('here'), chain, read('here')); // seq 3, sealed here
+      await other.get(AuditTrail).record(ctx('there'), chain, read('there')); // still thinks 2
+      expect(await sealedCount(chain)).toEqual({ sealed: 3, unsealed: 1 });
+      await other.get(AuditTrail).record(ctx('there-again'), chain, read('there-again')); // learned 3
+      expect(await sealedCount(chain)).toEqual({ sealed: 4, unsealed: 1 });
+      expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 5 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a head that moves while the insert waits for it: the batch goes in unsealed, the chain stays one line', async () => {
+    const chain = await chainOf(2);
+    const head = await headOf(chain);
+    // Another writer seals seq 3 and moves the head, its transaction still open: the group
+    // commit's statement finds the seal lock free and the head at 2 in its snapshot, and waits for
+    // the head row.
+    const writer = await runtime.connect();
+    try {
+      await writer.query('begin');
+      await writer.query(`select set_config('app.tenant_id', $1, true)`, [chain]);
+      const row = sealedRow(chain, head.seq + 1, head.hash);
+      await writer.query(INSERT_SEALED, [JSON.stringify([row])]);
+      await writer.query(`update audit_heads set seq = $2, hash = decode($3, 'hex') where tenant_id = $1`, [
+        chain,
+        row.seq,
+        row.hash,
+      ]);
+      const recorded = trail.record(ctx('raced'), chain, read('raced'));
+      await waitForLockWait();
+      await writer.query('commit');
+      await recorded; // no error for the reader
+    } finally {
+      writer.release();
+    }
+    expect(await sealedCount(chain)).toEqual({ sealed: 3, unsealed: 1 });
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 4 });
+  });
+
+  it('a sealed event the runtime role puts out of line is found by verify at its place', async () => {
+    const chain = await chainOf(3);
+    const head = await headOf(chain);
+    await insertSealedAsRuntime(chain, [sealedRow(chain, head.seq + 1, 'ab'.repeat(32))]);
+    expect(await log.verify(chain)).toMatchObject({ ok: false, firstInvalidSeq: 4 });
+  });
+
+  it('events whose ids PostgreSQL would rewrite (upper case) go in unsealed, and verify once sealed', async () => {
+    const chain = await chainOf(1);
+    await trail.record(ctx('upper'), chain.toUpperCase(), read('upper'));
+    expect(await sealedCount(chain)).toEqual({ sealed: 1, unsealed: 1 });
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 2 });
+  });
+});
+
+/** Waits until some session of the test database waits on a lock. */
+async function waitForLockWait(): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { rows } = await admin.query<{ waiting: number }>(
+      `select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.waiting > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no session came to wait on a lock');
+}
+
 describe('all or nothing', () => {
   it('a transaction that fails after its write leaves neither the write nor its event', async () => {
     const tenant = await seedTenant(runtime, 'failing');
@@ -317,7 +480,10 @@ describe('append-only', () => {
   let chain: string;
   beforeAll(async () => {
     chain = await chainOf(3);
-    await trail.record(ctx('unsealed'), chain, { action: 'user.read', subjectType: 'User' });
+    // A write's event: unsealed until the sealer comes (a read's would most likely go in sealed).
+    await transactions.run({ tenantId: chain, stores: 'all' }, (tx) =>
+      trail.append(tx, ctx('unsealed'), { action: 'user.update', subjectType: 'User' }),
+    );
   });
 
   const asRuntime = (sql: string) =>
@@ -353,16 +519,12 @@ describe('append-only', () => {
     await expect(admin.query(sql, sql.includes('$1') ? [chain] : [])).rejects.toThrow(/append-only/);
   });
 
-  it('the runtime role cannot insert an event already sealed: only the sealer numbers events', async () => {
-    await expect(
-      inTenant(runtime, { tenantId: chain }, (client) =>
-        client.query(
-          `insert into audit_events (tenant_id, id, seq, at, actor_role, action, subject_type, outcome, prev_hash, hash)
-           values ($1, $2, 1000, now(), 'system', 'user.read', 'User', 'allowed', $3, $3)`,
-          [chain, newId(), Buffer.alloc(32)],
-        ),
-      ),
-    ).rejects.toThrow(/permission denied/);
+  it('the runtime role cannot insert a second event at a sealed place (a fork)', async () => {
+    const head = await headOf(chain);
+    await expect(insertSealedAsRuntime(chain, [sealedRow(chain, head.seq, head.hash)])).rejects.toThrow(
+      /duplicate key value violates unique constraint "audit_events_seq_key"/,
+    );
+    expect(await headOf(chain)).toEqual(head);
   });
 
   it('the one update allowed is the seal itself, and only from unsealed', async () => {
@@ -377,11 +539,15 @@ describe('append-only', () => {
 });
 
 describe('tampering as the database owner', () => {
-  async function expectBroken(chain: string, firstInvalidSeq: number) {
+  /**
+   * Broken at `firstInvalidSeq` online, and offline at `offlineSeq`: the same place, except where
+   * the chain was cut at its end and the export's own event, appended after the cut, fills it.
+   */
+  async function expectBroken(chain: string, firstInvalidSeq: number, offlineSeq = firstInvalidSeq) {
     expect(await log.verify(chain)).toMatchObject({ ok: false, firstInvalidSeq });
     const offline = await verifyOffline(chain);
-    expect(offline.jsonl).toMatchObject({ ok: false, firstInvalidSeq });
-    expect(offline.csv).toMatchObject({ ok: false, firstInvalidSeq });
+    expect(offline.jsonl).toMatchObject({ ok: false, firstInvalidSeq: offlineSeq });
+    expect(offline.csv).toMatchObject({ ok: false, firstInvalidSeq: offlineSeq });
   }
 
   it('an untouched chain verifies online and offline', async () => {
@@ -392,9 +558,10 @@ describe('tampering as the database owner', () => {
       verifiedThroughSeq: 10,
       checkpointsChecked: 1,
     });
+    // The export's own event is its last line.
     const offline = await verifyOffline(chain);
-    expect(offline.jsonl).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
-    expect(offline.csv).toMatchObject({ ok: true, verifiedThroughSeq: 10, checkpointsChecked: 1 });
+    expect(offline.jsonl).toMatchObject({ ok: true, verifiedThroughSeq: 11, checkpointsChecked: 1 });
+    expect(offline.csv).toMatchObject({ ok: true, verifiedThroughSeq: 11, checkpointsChecked: 1 });
   });
 
   it('keeps the outside copies encrypted under the tenant key, and skips one that does not open', async () => {
@@ -462,8 +629,8 @@ describe('tampering as the database owner', () => {
                       where h.tenant_id = $1 and e.tenant_id = $1 and e.seq = 7 returning 1)
        delete from audit_checkpoints where tenant_id = $1`,
     );
-    // The copy in object storage still names seq 10.
-    await expectBroken(chain, 8);
+    // The copy in object storage still names seq 10; offline, the export's event took seq 8.
+    await expectBroken(chain, 8, 9);
   });
 
   it('a forged checkpoint (not signed by the audit key) fails verification', async () => {

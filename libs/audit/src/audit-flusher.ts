@@ -1,8 +1,11 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
+import { DatabaseError } from 'pg';
 import { TenantTransaction } from '@forecourt/database';
-import type { AuditEvent } from './audit-event';
-import { INSERT_EVENTS } from './audit-rows';
+import type { AuditEvent, SealedAuditEvent } from './audit-event';
+import { INSERT_FLUSHED_EVENTS, storedAsWritten } from './audit-rows';
+import { GENESIS_HASH, sealEventsInSlices } from './chain';
+import { type ChainHead, ChainHeads, SEAL_LOCK } from './chain-heads';
 
 interface Waiting {
   event: AuditEvent;
@@ -14,23 +17,49 @@ interface Waiting {
 const MAX_BATCH = 500;
 /** Inserts in flight at once: one fills while the other commits. */
 const MAX_IN_FLIGHT = 2;
+/**
+ * Sealed events whose numbers are already taken: only a writer that moved the head without this
+ * statement's care (the unique index on `seq` refuses the second event at a place).
+ */
+function numbersTaken(error: unknown): boolean {
+  return (
+    error instanceof DatabaseError && error.code === '23505' && error.constraint === 'audit_events_seq_key'
+  );
+}
+
+interface FlushRow {
+  sealed: boolean;
+  inserted: number;
+  headSeq: string | null;
+  headHash: string | null;
+}
 
 /**
  * Group commit for events that describe no write (reads, denials): each caller waits until its
  * event has committed, but callers arriving together share one multi-row insert and one commit
  * per chain. Nothing waits on a timer: a batch leaves as soon as an insert slot is free, and
  * whatever arrives while it commits leaves with the next.
+ *
+ * Each batch goes in sealed when it can: numbered and linked after the chain's head as last seen
+ * ({@link ChainHeads}), so the event is written once, not inserted and then rewritten by the
+ * sealer. When the head has moved (another instance, the sealer) or the sealer holds the chain,
+ * the batch goes in unsealed instead and the sealer chains it, as it does every write's event.
  */
 @Injectable()
 export class AuditFlusher implements BeforeApplicationShutdown {
   private queue: Waiting[] = [];
   private inFlight = 0;
+  /** Chains with an insert in flight. */
+  private readonly busy = new Set<string>();
   private idle: (() => void)[] = [];
   // Flushes run in the context the flusher was made in, not in the request that happened to
   // start them, so no request's open transaction is ever mistaken for theirs.
   private readonly root = new AsyncResource('AuditFlusher');
 
-  constructor(private readonly transactions: TenantTransaction) {}
+  constructor(
+    private readonly transactions: TenantTransaction,
+    private readonly heads: ChainHeads,
+  ) {}
 
   /** Resolves once `event` is committed; rejects if it could not be written. */
   write(event: AuditEvent): Promise<void> {
@@ -46,15 +75,34 @@ export class AuditFlusher implements BeforeApplicationShutdown {
   }
 
   private drain(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+    while (this.inFlight < MAX_IN_FLIGHT) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) return;
+      const chains = new Set(batch.map((waiting) => waiting.event.tenantId));
+      for (const chain of chains) this.busy.add(chain);
       this.inFlight += 1;
       void this.flush(batch).finally(() => {
         this.inFlight -= 1;
+        for (const chain of chains) this.busy.delete(chain);
         this.drain();
         if (this.queue.length === 0 && this.inFlight === 0) this.idle.splice(0).forEach((done) => done());
       });
     }
+  }
+
+  /**
+   * The next batch: waiting events of chains with no insert in flight. One insert per chain at a
+   * time, so each continues where the one before left the chain and can go in sealed.
+   */
+  private takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    for (const waiting of this.queue) {
+      if (batch.length < MAX_BATCH && !this.busy.has(waiting.event.tenantId)) batch.push(waiting);
+      else rest.push(waiting);
+    }
+    this.queue = rest;
+    return batch;
   }
 
   private async flush(batch: Waiting[]): Promise<void> {
@@ -67,11 +115,9 @@ export class AuditFlusher implements BeforeApplicationShutdown {
     await Promise.all(
       [...chains].map(async ([chain, waiting]) => {
         try {
-          await this.transactions.statement(
-            { tenantId: chain, stores: 'all' },
-            INSERT_EVENTS,
-            [JSON.stringify(waiting.map((entry) => entry.event))],
-            { prepared: true },
+          await this.insertChain(
+            chain,
+            waiting.map((entry) => entry.event),
           );
           for (const entry of waiting) entry.resolve();
         } catch (error) {
@@ -79,5 +125,40 @@ export class AuditFlusher implements BeforeApplicationShutdown {
         }
       }),
     );
+  }
+
+  private async insertChain(chain: string, events: AuditEvent[]): Promise<void> {
+    const head = events.every(storedAsWritten) ? this.heads.get(chain) : undefined;
+    try {
+      await this.insert(chain, events, head);
+    } catch (error) {
+      if (!head || !numbersTaken(error)) throw error;
+      this.heads.forget(chain);
+      await this.insert(chain, events, undefined);
+    }
+  }
+
+  /** Inserts `events`, sealed after `head` when given and still current; learns the head. */
+  private async insert(chain: string, events: AuditEvent[], head: ChainHead | undefined): Promise<void> {
+    const sealed: SealedAuditEvent[] | null = head ? await sealEventsInSlices(head, events) : null;
+    const last = sealed?.[sealed.length - 1];
+    const { rows } = await this.transactions.statement<FlushRow>(
+      { tenantId: chain, stores: 'all' },
+      INSERT_FLUSHED_EVENTS,
+      [
+        SEAL_LOCK,
+        chain,
+        head?.seq ?? -1,
+        JSON.stringify(sealed ?? events),
+        head?.hash,
+        last?.seq,
+        last?.hash,
+      ],
+      { prepared: true },
+    );
+    const found = rows[0]!;
+    if (found.sealed && last) this.heads.set(chain, { seq: last.seq, hash: last.hash });
+    else if (found.headSeq === null) this.heads.set(chain, { seq: 0, hash: GENESIS_HASH });
+    else this.heads.set(chain, { seq: Number(found.headSeq), hash: found.headHash! });
   }
 }

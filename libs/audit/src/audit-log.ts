@@ -77,13 +77,13 @@ export class AuditLog {
   /**
    * Records the export (durably, before any byte of it is sent) and returns the whole chain as
    * export lines, produced as they are read: a header with the verifying keys, the checkpoint
-   * notes, then every event in `seq` order.
+   * notes, then every event in `seq` order, the export's own event last.
    */
   async export(ctx: RequestContext, chain: string, format: ExportFormat): Promise<AsyncIterable<string>> {
+    await this.trail.record(ctx, chain, { action: 'audit_event.export', subjectType: 'AuditEvent' });
     await this.sealer.seal(chain, { wait: true });
     const keys = (await this.signingKey.published()).map((key) => key.verifierKey);
     const notes = await this.checkpoints.notes(chain);
-    await this.trail.record(ctx, chain, { action: 'audit_event.export', subjectType: 'AuditEvent' });
     const events = this.events(chain);
     return (async function* lines() {
       if (format === 'csv') yield csvHeader();

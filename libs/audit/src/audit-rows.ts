@@ -43,14 +43,68 @@ export function sealedEventOf(row: EventRow): SealedAuditEvent {
   return { ...eventOf(row), seq: Number(row.seq), prevHash: row.prevHash, hash: row.hash };
 }
 
-/** Inserts events (a JSON array of {@link AuditEvent}) in one statement. */
-export const INSERT_EVENTS = `
-  insert into audit_events (tenant_id, id, at, actor_id, actor_role, support_grant_id, action, subject_type,
-    subject_id, subject_ids, store_id, request_id, ip, user_agent, outcome, reason, changed_fields)
-  select e."tenantId", e.id, e.at, e."actorId", e."actorRole", e."supportGrantId", e.action, e."subjectType",
-    e."subjectId", e."subjectIds", e."storeId", e."requestId", e.ip, e."userAgent", e.outcome, e.reason,
-    e."changedFields"
-  from jsonb_to_recordset($1::jsonb) as e("tenantId" uuid, id uuid, at timestamptz, "actorId" uuid,
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Whether `event` reads back from the table exactly as written, so a hash computed before the
+ * insert is the hash of what is stored: PostgreSQL writes uuids in lower case and timestamps in
+ * its own form, so an upper-case id would read back different from what was hashed.
+ */
+export function storedAsWritten(event: AuditEvent): boolean {
+  const ids = [event.tenantId, event.id, event.actorId, event.supportGrantId, event.storeId];
+  return ISO_MILLIS.test(event.at) && ids.every((id) => id === null || UUID.test(id));
+}
+
+const INSERTED_COLUMNS = `tenant_id, id, at, actor_id, actor_role, support_grant_id, action, subject_type,
+    subject_id, subject_ids, store_id, request_id, ip, user_agent, outcome, reason, changed_fields`;
+const EVENT_FIELDS = `e."tenantId", e.id, e.at, e."actorId", e."actorRole", e."supportGrantId", e.action,
+    e."subjectType", e."subjectId", e."subjectIds", e."storeId", e."requestId", e.ip, e."userAgent", e.outcome,
+    e.reason, e."changedFields"`;
+const EVENT_RECORD = `"tenantId" uuid, id uuid, at timestamptz, "actorId" uuid,
     "actorRole" text, "supportGrantId" uuid, action text, "subjectType" text, "subjectId" text,
     "subjectIds" text[], "storeId" uuid, "requestId" text, ip text, "userAgent" text, outcome text,
-    reason text, "changedFields" text[])`;
+    reason text, "changedFields" text[]`;
+
+/** Inserts events (a JSON array of {@link AuditEvent}) in one statement, unsealed. */
+export const INSERT_EVENTS = `
+  insert into audit_events (${INSERTED_COLUMNS})
+  select ${EVENT_FIELDS}
+  from jsonb_to_recordset($1::jsonb) as e(${EVENT_RECORD})`;
+
+/**
+ * The group commit's insert of one chain's events (`$4`: a JSON array of {@link SealedAuditEvent}s
+ * sealed after the head `$3` (seq) / `$5` (hash), or of plain events when `$3` is -1). They go in
+ * sealed when the chain's seal lock (`$1`, `$2`: the chain) is free and its head is still where
+ * they continue from: the same statement moves the head to their last (`$6`, `$7`), so no
+ * other sealer can number the same places. Otherwise they go in unsealed, for the sealer. Answers
+ * whether they were sealed, and the head it found when they were not (the next guess).
+ */
+export const INSERT_FLUSHED_EVENTS = `
+  with seal as (
+    -- CASE, not AND: the lock is tried only for sealed events, so a plain batch never holds it.
+    select case when $3::bigint >= 0 then pg_try_advisory_xact_lock($1, hashtext($2::uuid::text))
+                else false end as locked
+  ), moved as (
+    update audit_heads h set seq = $6::bigint, hash = decode($7, 'hex'), sealed_at = now()
+      from seal s
+     where s.locked and h.tenant_id = $2::uuid and h.seq = $3::bigint and h.hash = decode($5, 'hex')
+    returning 1
+  ), created as (
+    insert into audit_heads (tenant_id, seq, hash)
+    select $2::uuid, $6::bigint, decode($7, 'hex') from seal s where s.locked and $3::bigint = 0
+    on conflict (tenant_id) do nothing
+    returning 1
+  ), sealed as (
+    select exists (select from moved) or exists (select from created) as sealed
+  ), inserted as (
+    insert into audit_events (${INSERTED_COLUMNS}, seq, prev_hash, hash)
+    select ${EVENT_FIELDS},
+      case when s.sealed then e.seq end, case when s.sealed then decode(e."prevHash", 'hex') end,
+      case when s.sealed then decode(e.hash, 'hex') end
+    from sealed s, jsonb_to_recordset($4::jsonb) as e(${EVENT_RECORD}, seq bigint, "prevHash" text, hash text)
+    returning 1
+  )
+  select (select sealed from sealed) as sealed, (select count(*) from inserted)::int as inserted,
+    h.seq as "headSeq", encode(h.hash, 'hex') as "headHash"
+  from (select 1) as one left join audit_heads h on h.tenant_id = $2::uuid`;

@@ -1,26 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { TenantTransaction } from '@forecourt/database';
-import { type AuditEvent, PLATFORM_CHAIN, type SealedAuditEvent } from './audit-event';
+import { PLATFORM_CHAIN } from './audit-event';
 import { eventOf, EVENT_COLUMNS, EventRow } from './audit-rows';
-import { GENESIS_HASH, sealEvents } from './chain';
+import { GENESIS_HASH, sealEventsInSlices } from './chain';
+import { ChainHeads, SEAL_LOCK } from './chain-heads';
 
 /** Events sealed per transaction; a longer backlog takes several. */
 const SEAL_BATCH = 5_000;
-/** Events hashed between two turns of the event loop (about a millisecond of work). */
-const HASH_SLICE = 100;
-/** The first key of the per-chain advisory lock (the second is the chain's hash). */
-const SEAL_LOCK = 0x61756469; // 'audi'
 
 /**
  * Numbers and chains new events. Writers only insert; the sealer, holding a per-chain advisory
  * lock so that one sealer at a time works on a chain (across every instance), takes the chain's
  * unsealed events in (at, id) order, gives them the next `seq` numbers and links each to the one
  * before. It picks events by "not sealed yet", never by an id range, so an event whose
- * transaction commits late is sealed by a later round rather than skipped.
+ * transaction commits late is sealed by a later round rather than skipped. (Read events usually
+ * arrive sealed already: the group commit seals them under the same lock, see AuditFlusher.)
  */
 @Injectable()
 export class AuditSealer {
-  constructor(private readonly transactions: TenantTransaction) {}
+  constructor(
+    private readonly transactions: TenantTransaction,
+    private readonly heads: ChainHeads,
+  ) {}
 
   /** Seals every chain that has unsealed events; a chain another sealer holds is left to it. */
   async sealAll(): Promise<number> {
@@ -40,14 +41,14 @@ export class AuditSealer {
   async seal(chain: string, { wait }: { wait: boolean }): Promise<number> {
     let total = 0;
     for (;;) {
-      const sealed = await this.transactions.run({ tenantId: chain, stores: 'all' }, async (tx) => {
+      const round = await this.transactions.run({ tenantId: chain, stores: 'all' }, async (tx) => {
         const lock = await tx.query<{ locked: boolean }>(
           wait
             ? 'select true as locked from pg_advisory_xact_lock($1, hashtext($2))'
             : 'select pg_try_advisory_xact_lock($1, hashtext($2)) as locked',
           [SEAL_LOCK, chain],
         );
-        if (!lock.rows[0]?.locked) return 0;
+        if (!lock.rows[0]?.locked) return null;
         const head = await tx.query<{ seq: string; hash: string }>(
           `select seq, encode(hash, 'hex') as hash from audit_heads where tenant_id = $1`,
           [chain],
@@ -59,9 +60,11 @@ export class AuditSealer {
             order by audit_events.at, audit_events.id limit $2`,
           [chain, SEAL_BATCH],
         );
-        if (pending.rows.length === 0) return 0;
-        const start = head.rows[0] ? { seq: Number(head.rows[0].seq), hash: head.rows[0].hash } : null;
-        const events = await sealInSlices(start ?? { seq: 0, hash: GENESIS_HASH }, pending.rows.map(eventOf));
+        const start = head.rows[0]
+          ? { seq: Number(head.rows[0].seq), hash: head.rows[0].hash }
+          : { seq: 0, hash: GENESIS_HASH };
+        if (pending.rows.length === 0) return { ...start, sealed: 0 };
+        const events = await sealEventsInSlices(start, pending.rows.map(eventOf));
         await tx.query(
           `update audit_events e set seq = s.seq, prev_hash = decode(s.prev_hash, 'hex'), hash = decode(s.hash, 'hex')
             from unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[]) as s(id, seq, prev_hash, hash)
@@ -80,30 +83,12 @@ export class AuditSealer {
            on conflict (tenant_id) do update set seq = excluded.seq, hash = excluded.hash, sealed_at = now()`,
           [chain, last.seq, last.hash],
         );
-        return events.length;
+        return { seq: last.seq, hash: last.hash, sealed: events.length };
       });
-      total += sealed;
-      if (sealed < SEAL_BATCH) return total;
+      if (!round) return total;
+      this.heads.set(chain, { seq: round.seq, hash: round.hash });
+      total += round.sealed;
+      if (round.sealed < SEAL_BATCH) return total;
     }
   }
-}
-
-/**
- * {@link sealEvents} in slices, letting the event loop serve requests between them: a second's
- * events of a busy API (thousands) would otherwise hold every request behind ~20 ms of hashing.
- */
-async function sealInSlices(
-  head: { seq: number; hash: string },
-  events: AuditEvent[],
-): Promise<SealedAuditEvent[]> {
-  const sealed: SealedAuditEvent[] = [];
-  let last = head;
-  for (let start = 0; start < events.length; start += HASH_SLICE) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const slice = sealEvents(last, events.slice(start, start + HASH_SLICE));
-    sealed.push(...slice);
-    const tail = slice[slice.length - 1]!;
-    last = { seq: tail.seq, hash: tail.hash };
-  }
-  return sealed;
 }

@@ -10,6 +10,7 @@ import { AuditSealer } from './audit-sealer';
 import { AuditSigningKey } from './audit-signing-key';
 import { AuditTrail } from './audit-trail';
 import { AuditedAccessDenials } from './audited-access-denials';
+import { ChainHeads } from './chain-heads';
 
 const SERVICES = [AuditCheckpoints, AuditFlusher, AuditLog, AuditSealer, AuditSigningKey, AuditTrail];
 
@@ -27,6 +28,7 @@ export class AuditModule {
       imports: [StorageModule, ...(jobs ? [ScheduleModule.forRoot()] : [])],
       providers: [
         ...SERVICES,
+        ChainHeads,
         { provide: AccessDenials, useClass: AuditedAccessDenials },
         ...(jobs ? [AuditJobs] : []),
       ],
