@@ -43,6 +43,35 @@ describe('loadConfig', () => {
     expect(configError({ AUDIT_CHECKPOINT_MINUTES: '0' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
   });
 
+  it('backs up daily at 02:00 UTC, keeping a day locally and a week off-site, unless told otherwise', () => {
+    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({
+      backupCron: '0 2 * * *',
+      backupLocalRetentionHours: 24,
+      backupOffsiteRetentionDays: 7,
+    });
+    expect(
+      loadConfig(
+        {
+          BACKUP_CRON: '30 3 * * 1',
+          BACKUP_LOCAL_RETENTION_HOURS: '48',
+          BACKUP_OFFSITE_RETENTION_DAYS: '30',
+        },
+        '/srv/forecourt',
+      ),
+    ).toMatchObject({
+      backupCron: '30 3 * * 1',
+      backupLocalRetentionHours: 48,
+      backupOffsiteRetentionDays: 30,
+    });
+    expect(configError({ BACKUP_CRON: '61 2 * * *' }).message).toBe(
+      'BACKUP_CRON: must be a cron expression (minute hour day-of-month month day-of-week), e.g. 0 2 * * * (got "61 2 * * *")',
+    );
+    expect(configError({ BACKUP_CRON: 'daily' }).variable).toBe('BACKUP_CRON');
+    expect(configError({ BACKUP_OFFSITE_RETENTION_DAYS: '0' }).variable).toBe(
+      'BACKUP_OFFSITE_RETENTION_DAYS',
+    );
+  });
+
   it('refuses a port out of range', () => {
     expect(configError({ PORT: '70000' }).variable).toBe('PORT');
   });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 
 /** Settings for one S3-compatible bucket (`S3_*` or `BACKUP_S3_*`). */
@@ -42,6 +43,10 @@ export interface AppConfig {
   backupVerifyDatabaseUrl: string | null;
   /** How long local backups in `DATA_DIR/backups` are kept (the newest good one always). */
   backupLocalRetentionHours: number;
+  /** How long off-site copies (`BACKUP_S3_*`) are kept (the newest good one always). */
+  backupOffsiteRetentionDays: number;
+  /** When the scheduled backup runs: a cron expression, in UTC (one instance runs it). */
+  backupCron: string;
   stripeWebhookSecret: string | null;
   razorpayWebhookSecret: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -135,6 +140,10 @@ const flag = z
   .enum(['true', 'false'], { error: 'must be true or false' })
   .transform((value) => value === 'true');
 
+const cronExpression = z.string().refine((value) => validateCronExpression(value).valid, {
+  error: 'must be a cron expression (minute hour day-of-month month day-of-week), e.g. 0 2 * * *',
+});
+
 const s3Checksums = z.enum(['when_supported', 'when_required'], {
   error: 'must be when_supported or when_required',
 });
@@ -207,8 +216,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     backupLocalRetentionHours: parse(
       env,
       'BACKUP_LOCAL_RETENTION_HOURS',
-      positiveInt('hours').max(24 * 366, 'must be at most 8784 (a year)').default(24),
+      positiveInt('hours')
+        .max(24 * 366, 'must be at most 8784 (a year)')
+        .default(24),
     ),
+    backupOffsiteRetentionDays: parse(
+      env,
+      'BACKUP_OFFSITE_RETENTION_DAYS',
+      positiveInt('days').max(3660, 'must be at most 3660 (ten years)').default(7),
+    ),
+    backupCron: parse(env, 'BACKUP_CRON', cronExpression.default('0 2 * * *')),
     stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
     razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),

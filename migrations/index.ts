@@ -11,6 +11,7 @@ import { MessagesBookings1795540000000 } from './1795540000000-messages-bookings
 import { SamlSso1795550000000 } from './1795550000000-saml-sso';
 import { Backups1795560000000 } from './1795560000000-backups';
 import { AuditSealedAppend1795570000000 } from './1795570000000-audit-sealed-append';
+import { BackupRuns1795580000000 } from './1795580000000-backup-runs';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   SamlSso1795550000000,
   Backups1795560000000,
   AuditSealedAppend1795570000000,
+  BackupRuns1795580000000,
 ];

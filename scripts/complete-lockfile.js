@@ -8,7 +8,18 @@
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
 
-const OSES = ['darwin', 'win32', 'linux', 'freebsd', 'android', 'openbsd', 'openharmony', 'sunos', 'aix', 'netbsd'];
+const OSES = [
+  'darwin',
+  'win32',
+  'linux',
+  'freebsd',
+  'android',
+  'openbsd',
+  'openharmony',
+  'sunos',
+  'aix',
+  'netbsd',
+];
 const CPUS = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'wasm32'];
 
 const file = 'package-lock.json';

@@ -161,6 +161,20 @@ const CASES: Case[] = [
     expected: OWNER_ONLY,
   },
   {
+    route: 'POST /v1/platform/backups',
+    platform: true,
+    request: () => ({ method: 'POST', url: '/v1/platform/backups' }),
+    expected: OWNER_ONLY,
+    successStatus: 202,
+  },
+  {
+    route: 'GET /v1/platform/backups',
+    platform: true,
+    request: () => ({ method: 'GET', url: '/v1/platform/backups' }),
+    // platform_support reads the status fields only (test/e2e/backup-api.e2e-spec.ts).
+    expected: { ...OWNER_ONLY, platform_support: 200 },
+  },
+  {
     route: 'POST /v1/tenants/:tenantId/stores',
     request: (_f, tenant) => ({
       method: 'POST',

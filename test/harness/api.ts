@@ -4,9 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { backupSetup, scratchDatabases } from '@forecourt/backup';
 import { loadConfig } from '@forecourt/config';
 import { createApp } from '../../apps/api/src/create-app';
-import { createTestDatabase, TestDatabase } from './test-cluster';
+import { MIGRATIONS } from '../../migrations';
+import { createTestDatabase, OWNER_ROLE, TestDatabase } from './test-cluster';
 
 export interface TestApi {
   app: NestFastifyApplication;
@@ -26,6 +28,8 @@ export async function startTestApi(
     extraImports?: ModuleMetadata['imports'];
     /** Another instance's database: the two then behave as two API instances behind one balancer. */
     shareDatabaseWith?: TestApi;
+    /** Register the backup schedule (`BACKUP_CRON`) as `npm start` does; off by default. */
+    backupSchedule?: boolean;
   } = {},
 ): Promise<TestApi> {
   const shared = options.shareDatabaseWith;
@@ -39,10 +43,25 @@ export async function startTestApi(
     MASTER_KEY: masterKey,
     ...options.env,
   });
+  const database = {
+    runtimeUrl: db.runtimeUrl,
+    ownerUrl: db.ownerUrl,
+    embedded: null,
+    close: async () => {},
+  };
+  const backups = {
+    // Checked in scratch databases the schema owner owns, as on the embedded server.
+    setup: {
+      ...backupSetup(config, database, MIGRATIONS),
+      scratch: scratchDatabases(db.adminUrl, { role: OWNER_ROLE, url: db.ownerUrl }),
+    },
+    schedule: options.backupSchedule ?? false,
+  };
   const app = await createApp({
     config,
     runtimeDatabaseUrl: db.runtimeUrl,
     extraImports: options.extraImports,
+    backups,
   }).catch(async (error: unknown) => {
     if (!shared) {
       await db.drop();

@@ -17,13 +17,16 @@ let owner: Client;
 let dir: string;
 let backups: LocalBackups;
 
-async function backupAged(hours: number, status: 'completed' | 'failed' | 'running'): Promise<string> {
+async function backupAged(
+  hours: number,
+  status: 'completed' | 'failed' | 'running',
+  verifyStatus: 'passed' | 'failed' | null = null,
+): Promise<string> {
   const id = uuid();
-  await owner.query(`insert into backups (id, created_at, status, schema_version) values ($1, $2, $3, 'v')`, [
-    id,
-    new Date(NOW.getTime() - hours * HOUR),
-    status,
-  ]);
+  await owner.query(
+    `insert into backups (id, created_at, status, schema_version, verify_status) values ($1, $2, $3, 'v', $4)`,
+    [id, new Date(NOW.getTime() - hours * HOUR), status, verifyStatus],
+  );
   if (status === 'completed') writeFileSync(join(dir, `${id}.fcb`), 'sealed bytes');
   return id;
 }
@@ -73,6 +76,17 @@ describe('local backup retention', () => {
     expect(removed.sort()).toEqual([older, failedSince].sort());
     expect(await remaining()).toEqual([newestGood]);
     expect(existsSync(join(dir, `${newestGood}.fcb`))).toBe(true);
+  });
+
+  it('keeps the newest backup that passed its restore test when newer ones failed theirs', async () => {
+    const older = await backupAged(96, 'completed', 'passed');
+    const lastGood = await backupAged(72, 'completed', 'passed');
+    const failedItsTest = await backupAged(50, 'completed', 'failed');
+    const newest = await backupAged(48, 'completed', 'failed');
+    const removed = await backups.prune(NOW, 24 * HOUR);
+    expect(removed.sort()).toEqual([older, failedItsTest].sort());
+    expect(await remaining()).toEqual([lastGood, newest]);
+    expect(existsSync(join(dir, `${lastGood}.fcb`))).toBe(true);
   });
 
   it('keeps everything within the retention', async () => {

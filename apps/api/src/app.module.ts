@@ -3,6 +3,7 @@ import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from '@forecourt/audit';
 import { AuthModule, SamlModule } from '@forecourt/auth';
 import { AuthzModule } from '@forecourt/authz';
+import { BackupModule, type BackupRunSetup } from '@forecourt/backup';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
@@ -18,6 +19,8 @@ export interface AppModuleOptions {
   /** The runtime role's connection to a migrated database. */
   runtimeDatabaseUrl: string;
   poolSize?: number;
+  /** The deployment's backups (`backupSetup`); `schedule`: run them on `BACKUP_CRON` too. */
+  backups?: { setup: BackupRunSetup; schedule: boolean };
 }
 
 /** Composes the libraries into the HTTP API. */
@@ -53,6 +56,9 @@ export class AppModule {
         AuthModule,
         SamlModule,
         AuthzModule,
+        ...(options.backups
+          ? [BackupModule.forRoot(options.backups.setup, { schedule: options.backups.schedule })]
+          : []),
       ],
     };
   }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { PlatformOwners } from '@forecourt/auth';
+import { backupSetup } from '@forecourt/backup';
 import { ConfigError, loadConfig } from '@forecourt/config';
 import { prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
   });
   let app;
   try {
-    app = await createApp({ config, runtimeDatabaseUrl: database.runtimeUrl });
+    app = await createApp({
+      config,
+      runtimeDatabaseUrl: database.runtimeUrl,
+      backups: { setup: backupSetup(config, database, MIGRATIONS), schedule: true },
+    });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await database.close();

@@ -2,24 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog, verifierKeys, verifyExport, type VerifyReport } from '@forecourt/audit';
 import { PlatformOwners } from '@forecourt/auth';
-import { type AppConfig, ConfigError, loadConfig } from '@forecourt/config';
+import { ConfigError, loadConfig } from '@forecourt/config';
 import { isUuid } from '@forecourt/core';
 import { Client } from 'pg';
-import { LocalBackups, type ScratchDatabase, scratchDatabases, type VerifyOutcome } from '@forecourt/backup';
-import { KeyWrapper, loadMasterKey } from '@forecourt/crypto';
-import {
-  EMBEDDED_OWNER_ROLE,
-  migrateSchema,
-  type OpenDatabase,
-  openDatabase,
-  pendingMigrations,
-  postgresUrl,
-  prepareDatabase,
-} from '@forecourt/database';
+import { type BackupRunSetup, BackupRuns, backupSetup, type VerifyOutcome } from '@forecourt/backup';
+import { openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
 import { CliModule } from './cli.module';
 
@@ -66,17 +56,17 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   /**
-   * Takes a backup now, into DATA_DIR/backups, then applies the local retention
-   * (`BACKUP_LOCAL_RETENTION_HOURS`); prints the new backup's id alone on the last line.
+   * Takes a backup now, into DATA_DIR/backups, checks it by restoring it into a scratch database,
+   * then applies the local retention (`BACKUP_LOCAL_RETENTION_HOURS`); prints the new backup's id
+   * alone on the last line. Refused while another backup runs (the API's schedule included).
    */
   async 'backup:run'() {
-    await withBackups(async (backups, config, scratch) => {
-      const id = await backups.run(SCHEMA_VERSION);
-      await checkBackup(backups, id, scratch);
-      const removed = await backups.prune(new Date(), config.backupLocalRetentionHours * 3_600_000);
-      if (removed.length > 0)
-        process.stderr.write(`removed ${removed.length} local backups past retention\n`);
-      process.stdout.write(`${id}\n`);
+    await withBackups(async (setup) => {
+      const outcome = await new BackupRuns(setup).run();
+      reportVerification(outcome.id, outcome.verify);
+      if (outcome.removed.length > 0)
+        process.stderr.write(`removed ${outcome.removed.length} local backups past retention\n`);
+      process.stdout.write(`${outcome.id}\n`);
     });
   },
 
@@ -85,10 +75,11 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     const { values } = parseArgs({ args, options: { id: { type: 'string' } }, strict: true });
     if (values.id !== undefined && !isUuid(values.id))
       throw new Error('usage: backup:verify [--id <backup id>]');
-    await withBackups(async (backups, _config, scratch) => {
-      const id = values.id ?? (await backups.newest());
+    await withBackups(async (setup) => {
+      const id = values.id ?? (await setup.local.newest());
       if (!id) throw new Error('there is no completed backup to verify');
-      const outcome = await checkBackup(backups, id, scratch);
+      const outcome = setup.scratch ? await setup.local.verify(id, setup.scratch, setup.migrate) : null;
+      reportVerification(id, outcome);
       if (outcome?.status !== 'passed')
         throw new Error(`backup ${id} failed verification: ${outcome?.detail ?? 'not checked'}`);
     });
@@ -97,8 +88,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   /** The backups, newest first (`--json`: API.md's shape). */
   async 'backup:list'(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
-    await withBackups(async (backups) => {
-      const list = await backups.list();
+    await withBackups(async ({ local }) => {
+      const list = await local.list();
       if (values.json) {
         process.stdout.write(
           `${JSON.stringify(list.map(({ id, createdAt, sizeBytes, verifyStatus, verifiedAt }) => ({ id, createdAt, sizeBytes, verifyStatus, verifiedAt })))}\n`,
@@ -106,8 +97,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
         return;
       }
       for (const backup of list) {
+        const verify = backup.verifyStatus ? `${backup.verifyStatus} in ${backup.verifyMs ?? '-'} ms` : '-';
         process.stdout.write(
-          `${backup.id}  ${backup.createdAt}  ${backup.status}  ${backup.sizeBytes ?? '-'} bytes  verify: ${backup.verifyStatus ?? '-'}\n`,
+          `${backup.id}  ${backup.createdAt}  ${backup.status}  ${backup.sizeBytes ?? '-'} bytes (${backup.dataBytes ?? '-'} of data, ${backup.rowCount ?? '-'} rows)  verify: ${verify}\n`,
         );
       }
     });
@@ -129,82 +121,32 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
       );
     }
     const targetUrl = values['database-url'];
-    await withBackups(async (backups) => {
-      const report = await backups.restore(values.id!, targetUrl, async (version) => {
-        const upTo = MIGRATIONS.findIndex((migration) => migration.name === version);
-        if (upTo < 0)
-          throw new Error(`the backup needs schema version ${version}, which this build does not know`);
-        await migrateSchema(targetUrl, MIGRATIONS.slice(0, upTo + 1));
-      });
+    await withBackups(async ({ local, migrate }) => {
+      const report = await local.restore(values.id!, targetUrl, (version) => migrate(version, targetUrl));
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       process.stdout.write(`restored ${report.manifest.tables.length} tables, ${rows} rows, checked\n`);
     });
   },
 };
 
-/** The schema version a backup taken now records: the newest migration this build has. */
-const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.name;
-
-type Scratch = (() => Promise<ScratchDatabase>) | null;
-
-/** Runs `work` with the local backups of this deployment (its database and DATA_DIR). */
-async function withBackups(
-  work: (backups: LocalBackups, config: AppConfig, scratch: Scratch) => Promise<void>,
-): Promise<void> {
+/** Runs `work` with the backups of this deployment (its database and DATA_DIR). */
+async function withBackups(work: (setup: BackupRunSetup) => Promise<void>): Promise<void> {
   const config = loadConfig();
   const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
   try {
-    const wrapper = new KeyWrapper(loadMasterKey(config));
-    await work(
-      new LocalBackups(database.ownerUrl, wrapper, join(config.dataDir, 'backups')),
-      config,
-      scratchFor(config, database),
-    );
+    await work(backupSetup(config, database, MIGRATIONS));
   } finally {
     await database.close();
   }
 }
 
-/**
- * Where backups are restored to be checked: `BACKUP_VERIFY_DATABASE_URL`'s role makes (and owns)
- * each scratch database; with the embedded server its superuser makes one for the schema owner;
- * otherwise nowhere (backups are then not checked, and say so).
- */
-function scratchFor(config: AppConfig, database: OpenDatabase): Scratch {
-  if (config.backupVerifyDatabaseUrl) return scratchDatabases(config.backupVerifyDatabaseUrl);
-  if (database.embedded) {
-    const superuser = database.embedded.connectionConfig('postgres');
-    return scratchDatabases(
-      postgresUrl(superuser.host, superuser.port, superuser.user, superuser.password, 'postgres'),
-      { role: EMBEDDED_OWNER_ROLE, url: database.ownerUrl },
-    );
-  }
-  return null;
-}
-
-/** The automatic restore test of backup `id`, reported on stderr; null when it cannot run here. */
-async function checkBackup(
-  backups: LocalBackups,
-  id: string,
-  scratch: Scratch,
-): Promise<VerifyOutcome | null> {
-  if (!scratch) {
-    process.stderr.write(
-      'backup not checked: set BACKUP_VERIFY_DATABASE_URL (a role that may create databases)\n',
-    );
-    return null;
-  }
-  const outcome = await backups.verify(id, scratch, async (version, url) => {
-    await migrateSchema(url, migrationsUpTo(version));
-  });
-  process.stderr.write(`backup ${id} verification ${outcome.status}: ${outcome.detail}\n`);
-  return outcome;
-}
-
-function migrationsUpTo(version: string) {
-  const upTo = MIGRATIONS.findIndex((migration) => migration.name === version);
-  if (upTo < 0) throw new Error(`the backup needs schema version ${version}, which this build does not know`);
-  return MIGRATIONS.slice(0, upTo + 1);
+/** The automatic restore test's outcome, on stderr. */
+function reportVerification(id: string, outcome: VerifyOutcome | null): void {
+  process.stderr.write(
+    outcome
+      ? `backup ${id} verification ${outcome.status}: ${outcome.detail}\n`
+      : 'backup not checked: set BACKUP_VERIFY_DATABASE_URL (a role that may create databases)\n',
+  );
 }
 
 async function readStdin(): Promise<string> {

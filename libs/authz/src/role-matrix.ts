@@ -153,7 +153,20 @@ export const SUBJECT_FIELDS = {
   ],
   // A connector's credentials are write-only: they are no field of any response.
   Connector: ['id', 'kind', 'status', 'governance', 'updatedAt'],
-  Backup: ['id', 'createdAt', 'sizeBytes', 'verifyStatus', 'verifiedAt'],
+  Backup: [
+    'id',
+    'createdAt',
+    'status',
+    'finishedAt',
+    'sizeBytes',
+    'dataBytes',
+    'rowCount',
+    'verifyStatus',
+    'verifiedAt',
+    'verifyMs',
+    'verifyDetail',
+    'error',
+  ],
   // "Why may (or may not) this person do this?": the explain endpoint.
   AccessDecision: ['allowed', 'reason', 'rule'],
 } as const satisfies Record<string, readonly string[]>;

@@ -18,3 +18,8 @@ export {
 } from './snapshot';
 export { type BackupRecord, LocalBackups, type VerifyOutcome } from './local-backups';
 export { type ScratchDatabase, scratchDatabases } from './scratch-database';
+export { type BackupRunSetup, BackupRuns, type RunOutcome, type StartedRun } from './backup-runs';
+export { backupSetup, migrationsUpTo } from './backup-setup';
+export { BackupModule } from './backup.module';
+export { BACKUP_JOB, BackupSchedule } from './backup-schedule';
+export { PlatformBackups } from './platform-backups';

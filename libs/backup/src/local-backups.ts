@@ -14,14 +14,25 @@ export interface VerifyOutcome {
   detail: string;
 }
 
-/** A backup as `backup:list` shows it. */
+/** A backup as `backup:list` and `GET /v1/platform/backups` show it. */
 export interface BackupRecord {
   id: string;
   createdAt: string;
   status: 'running' | 'completed' | 'failed';
+  finishedAt: string | null;
+  /** The file's size: compressed and encrypted. */
   sizeBytes: number | null;
+  /** The rows' size as `COPY` text, before compression. */
+  dataBytes: number | null;
+  rowCount: number | null;
   verifyStatus: 'passed' | 'failed' | null;
   verifiedAt: string | null;
+  /** How long the restore test took. */
+  verifyMs: number | null;
+  /** What the restore test found (the reason, when it failed). */
+  verifyDetail: string | null;
+  /** Why the backup failed. */
+  error: string | null;
 }
 
 const fileOf = (dir: string, id: string) => join(dir, `${id}.fcb`);
@@ -40,14 +51,35 @@ export class LocalBackups {
 
   /** Takes a backup of the whole database; returns its id. */
   async run(schemaVersion: string): Promise<string> {
+    const id = await this.open(schemaVersion);
+    await this.write(id, schemaVersion);
+    return id;
+  }
+
+  /**
+   * Records a new backup as `running` (before a byte is written); returns its id. `scheduledFor`:
+   * the schedule slot it is taken for (one backup per slot: a second record is refused).
+   */
+  async open(schemaVersion: string, scheduledFor: Date | null = null): Promise<string> {
     // A version-7-like id is not needed: backups are listed by time, and the id names a file.
     const id = randomUUID();
+    await this.asOwner((client) =>
+      client.query(`insert into backups (id, schema_version, scheduled_for) values ($1, $2, $3)`, [
+        id,
+        schemaVersion,
+        scheduledFor,
+      ]),
+    );
+    return id;
+  }
+
+  /** Writes the backup `open` recorded: the file, then the record `completed` (or `failed`). */
+  async write(id: string, schemaVersion: string): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const client = new Client({ connectionString: this.ownerUrl });
     await client.connect();
     const partial = `${fileOf(this.dir, id)}.partial`;
     try {
-      await client.query(`insert into backups (id, schema_version) values ($1, $2)`, [id, schemaVersion]);
       const measuring = measuringStream();
       const tap = measuring.stream;
       const file = createWriteStream(partial, { mode: 0o600 });
@@ -74,7 +106,6 @@ export class LocalBackups {
            local_path = $5 where id = $1`,
         [id, size, sha256, JSON.stringify(manifest), fileOf(this.dir, id)],
       );
-      return id;
     } catch (error) {
       rmSync(partial, { force: true });
       await client
@@ -90,11 +121,16 @@ export class LocalBackups {
   }
 
   async list(): Promise<BackupRecord[]> {
+    const at = (column: string) =>
+      `case when ${column} is null then null else ${isoTimestampSql(column)} end`;
     return this.asOwner(async (client) => {
       const { rows } = await client.query<BackupRecord>(
-        `select id, ${isoTimestampSql('created_at')} as "createdAt", status,
-           size_bytes::float8 as "sizeBytes", verify_status as "verifyStatus",
-           case when verified_at is null then null else ${isoTimestampSql('verified_at')} end as "verifiedAt"
+        `select id, ${isoTimestampSql('created_at')} as "createdAt", status, ${at('finished_at')} as "finishedAt",
+           size_bytes::float8 as "sizeBytes",
+           (select sum((t ->> 'bytes')::bigint)::float8 from jsonb_array_elements(manifest -> 'tables') t) as "dataBytes",
+           (select sum((t ->> 'rows')::bigint)::float8 from jsonb_array_elements(manifest -> 'tables') t) as "rowCount",
+           verify_status as "verifyStatus", ${at('verified_at')} as "verifiedAt", verify_ms as "verifyMs",
+           verify_detail as "verifyDetail", error
          from backups order by created_at desc`,
       );
       return rows;
@@ -103,9 +139,9 @@ export class LocalBackups {
 
   /**
    * Retention: removes the local copies (file and record) of backups older than `keepMs` at
-   * `now` — but never the newest completed one, whatever its age, so a stopped schedule never
-   * leaves no backup at all. Failed and abandoned runs past the same age go too. Returns the ids
-   * removed.
+   * `now` — but never the newest one that passed its restore test nor the newest completed one,
+   * whatever their age, so a stopped schedule or a backup failing its test never leaves no good
+   * backup. Failed and abandoned runs past the same age go too. Returns the ids removed.
    */
   async prune(now: Date, keepMs: number): Promise<string[]> {
     return this.asOwner(async (client) => {
@@ -113,6 +149,8 @@ export class LocalBackups {
         `delete from backups
           where created_at < $1::timestamptz - make_interval(secs => $2)
             and id is distinct from (select id from backups where status = 'completed'
+                                     order by created_at desc limit 1)
+            and id is distinct from (select id from backups where status = 'completed' and verify_status = 'passed'
                                      order by created_at desc limit 1)
           returning id`,
         [now, keepMs / 1000],
@@ -152,8 +190,8 @@ export class LocalBackups {
     }
     await this.asOwner((client) =>
       client.query(
-        `update backups set verify_status = $2, verified_at = now(), verify_detail = $3 where id = $1`,
-        [id, outcome.status, outcome.detail],
+        `update backups set verify_status = $2, verified_at = now(), verify_detail = $3, verify_ms = $4 where id = $1`,
+        [id, outcome.status, outcome.detail, Date.now() - started],
       ),
     );
     return outcome;

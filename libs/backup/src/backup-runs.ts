@@ -1,0 +1,103 @@
+import { Client } from 'pg';
+import type { LocalBackups, VerifyOutcome } from './local-backups';
+import type { ScratchDatabase } from './scratch-database';
+
+/** The advisory lock a backup run holds from start to end (schedule, API and CLI alike). */
+const BACKUP_LOCK = 0x6261636b; // 'back'
+
+/** Everything a backup run needs. */
+export interface BackupRunSetup {
+  /** The schema owner's connection: a backup reads every row as it, and keeps its records there. */
+  ownerUrl: string;
+  local: LocalBackups;
+  /** The schema version a backup taken now records (the newest migration). */
+  schemaVersion: string;
+  /** Where a backup is restored to be checked; null: it cannot be checked here. */
+  scratch: (() => Promise<ScratchDatabase>) | null;
+  /** Migrates the (empty) database at `databaseUrl` to `version`. */
+  migrate: (version: string, databaseUrl: string) => Promise<void>;
+  /** How long local backups are kept. */
+  localRetentionMs: number;
+}
+
+/** What one run did. */
+export interface RunOutcome {
+  id: string;
+  /** The automatic restore test's result; null when no scratch database can be made here. */
+  verify: VerifyOutcome | null;
+  /** Backups removed by retention after it. */
+  removed: string[];
+}
+
+export type StartedRun =
+  | { started: true; id: string; done: Promise<RunOutcome> }
+  /** `running`: another run (any instance, or the CLI) holds the lock; `done`: the slot has its backup. */
+  | { started: false; reason: 'running' | 'done' };
+
+/**
+ * A backup run: take the backup, restore it into a scratch database to check it, then apply
+ * retention. One run at a time across every instance and the CLI: each holds a PostgreSQL
+ * advisory lock (on a connection of its own, for the whole run) and a second one is refused,
+ * never queued.
+ */
+export class BackupRuns {
+  constructor(private readonly setup: BackupRunSetup) {}
+
+  /**
+   * Starts a run unless another holds the lock — or, with `slot` (a schedule's firing), unless
+   * that slot has its backup already: how a schedule firing on several instances runs once.
+   * Resolves once the backup is recorded as `running`; `done` settles when the run ends.
+   */
+  async start({ slot }: { slot?: Date } = {}): Promise<StartedRun> {
+    const lock = new Client({ connectionString: this.setup.ownerUrl });
+    await lock.connect();
+    let id: string;
+    try {
+      const { rows } = await lock.query<{ held: boolean }>('select pg_try_advisory_lock($1) as held', [
+        BACKUP_LOCK,
+      ]);
+      if (!rows[0]?.held) {
+        await lock.end();
+        return { started: false, reason: 'running' };
+      }
+      if (slot) {
+        const since = await lock.query<{ taken: boolean }>(
+          'select exists (select 1 from backups where scheduled_for = $1) as taken',
+          [slot],
+        );
+        if (since.rows[0]?.taken) {
+          await lock.end();
+          return { started: false, reason: 'done' };
+        }
+      }
+      // Holding the lock, no other run is alive: a `running` record is one whose process stopped.
+      await lock.query(
+        `update backups set status = 'failed', finished_at = now(), error = 'interrupted: the run stopped before it finished'
+          where status = 'running'`,
+      );
+      id = await this.setup.local.open(this.setup.schemaVersion, slot ?? null);
+    } catch (error) {
+      await lock.end();
+      throw error;
+    }
+    // Ending the connection releases the lock, whatever happened.
+    const done = this.complete(id).finally(() => lock.end());
+    done.catch(() => undefined); // the caller observes `done`; this only keeps a failure "handled"
+    return { started: true, id, done };
+  }
+
+  /** Starts a run and waits for it (the CLI); throws when another holds the lock. */
+  async run(): Promise<RunOutcome> {
+    const run = await this.start();
+    if (!run.started) throw new Error('another backup is running (the lock is held); try again when it ends');
+    return run.done;
+  }
+
+  private async complete(id: string): Promise<RunOutcome> {
+    const { local, scratch, migrate, schemaVersion, localRetentionMs } = this.setup;
+    await local.write(id, schemaVersion);
+    const verify = scratch ? await local.verify(id, scratch, migrate) : null;
+    const removed = await local.prune(new Date(), localRetentionMs);
+    return { id, verify, removed };
+  }
+}
