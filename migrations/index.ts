@@ -12,6 +12,7 @@ import { SamlSso1795550000000 } from './1795550000000-saml-sso';
 import { Backups1795560000000 } from './1795560000000-backups';
 import { AuditSealedAppend1795570000000 } from './1795570000000-audit-sealed-append';
 import { BackupRuns1795580000000 } from './1795580000000-backup-runs';
+import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   Backups1795560000000,
   AuditSealedAppend1795570000000,
   BackupRuns1795580000000,
+  BackupOffsite1795590000000,
 ];

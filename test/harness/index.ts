@@ -33,4 +33,4 @@ export {
   TestIdp,
   type TestIdpResponseOptions,
 } from './saml-idp';
-export { tableContents } from './table-contents';
+export { restorableContents, tableContents } from './table-contents';

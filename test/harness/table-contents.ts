@@ -31,3 +31,18 @@ export async function tableContents(
     await admin.end();
   }
 }
+
+/**
+ * {@link tableContents} of every table but `backups`, as a restore of a backup of `db` must hold
+ * them: the source records the run's end in `backups` after the snapshot was taken, so the copy
+ * holds that row as it was then (running).
+ */
+export async function restorableContents(
+  db: TestDatabase,
+  tables: readonly string[],
+): Promise<Record<string, string>> {
+  return tableContents(
+    db,
+    tables.filter((table) => table !== 'backups'),
+  );
+}

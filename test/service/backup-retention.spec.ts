@@ -24,8 +24,15 @@ async function backupAged(
 ): Promise<string> {
   const id = uuid();
   await owner.query(
-    `insert into backups (id, created_at, status, schema_version, verify_status) values ($1, $2, $3, 'v', $4)`,
-    [id, new Date(NOW.getTime() - hours * HOUR), status, verifyStatus],
+    `insert into backups (id, created_at, status, schema_version, verify_status, local_path)
+     values ($1, $2, $3, 'v', $4, $5)`,
+    [
+      id,
+      new Date(NOW.getTime() - hours * HOUR),
+      status,
+      verifyStatus,
+      status === 'completed' ? join(dir, `${id}.fcb`) : null,
+    ],
   );
   if (status === 'completed') writeFileSync(join(dir, `${id}.fcb`), 'sealed bytes');
   return id;

@@ -64,8 +64,14 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     await withBackups(async (setup) => {
       const outcome = await new BackupRuns(setup).run();
       reportVerification(outcome.id, outcome.verify);
+      if (outcome.offsite)
+        process.stderr.write(
+          `off-site copy ${outcome.offsite.status}${outcome.offsite.detail ? `: ${outcome.offsite.detail}` : ''}\n`,
+        );
       if (outcome.removed.length > 0)
         process.stderr.write(`removed ${outcome.removed.length} local backups past retention\n`);
+      if (outcome.removedOffsite.length > 0)
+        process.stderr.write(`removed ${outcome.removedOffsite.length} off-site copies past retention\n`);
       process.stdout.write(`${outcome.id}\n`);
     });
   },
@@ -78,7 +84,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     await withBackups(async (setup) => {
       const id = values.id ?? (await setup.local.newest());
       if (!id) throw new Error('there is no completed backup to verify');
-      const outcome = setup.scratch ? await setup.local.verify(id, setup.scratch, setup.migrate) : null;
+      const outcome = await new BackupRuns(setup).verify(id);
       reportVerification(id, outcome);
       if (outcome?.status !== 'passed')
         throw new Error(`backup ${id} failed verification: ${outcome?.detail ?? 'not checked'}`);
@@ -121,8 +127,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
       );
     }
     const targetUrl = values['database-url'];
-    await withBackups(async ({ local, migrate }) => {
-      const report = await local.restore(values.id!, targetUrl, (version) => migrate(version, targetUrl));
+    await withBackups(async (setup) => {
+      const report = await new BackupRuns(setup).restore(values.id!, targetUrl);
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       process.stdout.write(`restored ${report.manifest.tables.length} tables, ${rows} rows, checked\n`);
     });
@@ -133,9 +139,11 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
 async function withBackups(work: (setup: BackupRunSetup) => Promise<void>): Promise<void> {
   const config = loadConfig();
   const database = await prepareDatabase(config, MIGRATIONS, quiet, { shareRunning: true });
+  const setup = backupSetup(config, database, MIGRATIONS);
   try {
-    await work(backupSetup(config, database, MIGRATIONS));
+    await work(setup);
   } finally {
+    setup.offsite?.close();
     await database.close();
   }
 }

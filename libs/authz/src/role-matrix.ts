@@ -166,6 +166,10 @@ export const SUBJECT_FIELDS = {
     'verifyMs',
     'verifyDetail',
     'error',
+    'localCopy',
+    'offsiteCopy',
+    'offsiteStatus',
+    'offsiteError',
   ],
   // "Why may (or may not) this person do this?": the explain endpoint.
   AccessDecision: ['allowed', 'reason', 'rule'],

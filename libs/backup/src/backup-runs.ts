@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { LocalBackups, VerifyOutcome } from './local-backups';
+import type { OffsiteBackups } from './offsite-backups';
 import type { ScratchDatabase } from './scratch-database';
 
 /** The advisory lock a backup run holds from start to end (schedule, API and CLI alike). */
@@ -18,6 +19,10 @@ export interface BackupRunSetup {
   migrate: (version: string, databaseUrl: string) => Promise<void>;
   /** How long local backups are kept. */
   localRetentionMs: number;
+  /** The off-site bucket; null: local backups only. */
+  offsite: OffsiteBackups | null;
+  /** How long off-site copies are kept. */
+  offsiteRetentionMs: number;
 }
 
 /** What one run did. */
@@ -25,8 +30,12 @@ export interface RunOutcome {
   id: string;
   /** The automatic restore test's result; null when no scratch database can be made here. */
   verify: VerifyOutcome | null;
-  /** Backups removed by retention after it. */
+  /** The off-site upload; null without an off-site bucket, or when the restore test failed. */
+  offsite: { status: 'uploaded' | 'failed'; detail: string | null } | null;
+  /** Backups whose local copy retention removed after it. */
   removed: string[];
+  /** Backups whose off-site copy retention removed after it. */
+  removedOffsite: string[];
 }
 
 export type StartedRun =
@@ -93,11 +102,30 @@ export class BackupRuns {
     return run.done;
   }
 
+  /** Restores backup `id` into the empty database at `targetUrl`, from either copy. */
+  restore(id: string, targetUrl: string) {
+    const { local, migrate } = this.setup;
+    return local.restore(id, targetUrl, (version) => migrate(version, targetUrl), this.offsiteCopy);
+  }
+
+  /** The restore test of backup `id` (from either copy), recorded; null when it cannot run here. */
+  async verify(id: string): Promise<VerifyOutcome | null> {
+    const { local, scratch, migrate } = this.setup;
+    return scratch ? local.verify(id, scratch, migrate, this.offsiteCopy) : null;
+  }
+
+  private readonly offsiteCopy = (id: string) => this.setup.offsite?.open(id) ?? Promise.resolve(null);
+
   private async complete(id: string): Promise<RunOutcome> {
-    const { local, scratch, migrate, schemaVersion, localRetentionMs } = this.setup;
+    const { local, offsite, schemaVersion } = this.setup;
     await local.write(id, schemaVersion);
-    const verify = scratch ? await local.verify(id, scratch, migrate) : null;
-    const removed = await local.prune(new Date(), localRetentionMs);
-    return { id, verify, removed };
+    const verify = await this.verify(id);
+    // A backup that failed its restore test is not worth a copy off-site.
+    const uploaded =
+      offsite && verify?.status !== 'failed' ? await offsite.upload(id, local.fileOf(id)) : null;
+    const now = new Date();
+    const removed = await local.prune(now, this.setup.localRetentionMs);
+    const removedOffsite = offsite ? await offsite.prune(now, this.setup.offsiteRetentionMs) : [];
+    return { id, verify, offsite: uploaded, removed, removedOffsite };
   }
 }

@@ -8,8 +8,10 @@ import {
   type OpenDatabase,
   postgresUrl,
 } from '@forecourt/database';
+import { S3ObjectDriver } from '@forecourt/storage';
 import type { BackupRunSetup } from './backup-runs';
 import { LocalBackups } from './local-backups';
+import { OffsiteBackups } from './offsite-backups';
 import { type ScratchDatabase, scratchDatabases } from './scratch-database';
 
 /**
@@ -34,6 +36,13 @@ export function backupSetup(
       await migrateSchema(databaseUrl, migrationsUpTo(migrations, version));
     },
     localRetentionMs: config.backupLocalRetentionHours * 3_600_000,
+    offsite: config.backupStorage
+      ? new OffsiteBackups(
+          database.ownerUrl,
+          new S3ObjectDriver(config.backupStorage, config.objectStorageOptions),
+        )
+      : null,
+    offsiteRetentionMs: config.backupOffsiteRetentionDays * 86_400_000,
   };
 }
 

@@ -23,6 +23,17 @@ export class BackupDto {
   @ApiProperty({ type: String, nullable: true, description: 'what the restore test found' })
   verifyDetail!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'why the backup failed' }) error!: string | null;
+  @ApiProperty({ description: 'the local file (DATA_DIR/backups) is still kept' }) localCopy!: boolean;
+  @ApiProperty({ description: 'the off-site copy (BACKUP_S3_*) is still kept' }) offsiteCopy!: boolean;
+  @ApiProperty({
+    type: String,
+    enum: ['uploaded', 'failed'],
+    nullable: true,
+    description: 'the off-site upload',
+  })
+  offsiteStatus!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'why the off-site upload failed' })
+  offsiteError!: string | null;
 }
 
 export class BackupListDto {

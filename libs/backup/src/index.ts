@@ -23,3 +23,4 @@ export { backupSetup, migrationsUpTo } from './backup-setup';
 export { BackupModule } from './backup.module';
 export { BACKUP_JOB, BackupSchedule } from './backup-schedule';
 export { PlatformBackups } from './platform-backups';
+export { OffsiteBackups } from './offsite-backups';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
@@ -33,6 +34,13 @@ export interface BackupRecord {
   verifyDetail: string | null;
   /** Why the backup failed. */
   error: string | null;
+  /** Whether the local file is still kept (`DATA_DIR/backups`). */
+  localCopy: boolean;
+  /** Whether the off-site copy is still kept (`BACKUP_S3_*`). */
+  offsiteCopy: boolean;
+  /** The upload's outcome; null when there is no off-site bucket (or it was not tried). */
+  offsiteStatus: 'uploaded' | 'failed' | null;
+  offsiteError: string | null;
 }
 
 const fileOf = (dir: string, id: string) => join(dir, `${id}.fcb`);
@@ -130,7 +138,8 @@ export class LocalBackups {
            (select sum((t ->> 'bytes')::bigint)::float8 from jsonb_array_elements(manifest -> 'tables') t) as "dataBytes",
            (select sum((t ->> 'rows')::bigint)::float8 from jsonb_array_elements(manifest -> 'tables') t) as "rowCount",
            verify_status as "verifyStatus", ${at('verified_at')} as "verifiedAt", verify_ms as "verifyMs",
-           verify_detail as "verifyDetail", error
+           verify_detail as "verifyDetail", error, local_path is not null as "localCopy",
+           offsite_key is not null as "offsiteCopy", offsite_status as "offsiteStatus", offsite_error as "offsiteError"
          from backups order by created_at desc`,
       );
       return rows;
@@ -138,29 +147,40 @@ export class LocalBackups {
   }
 
   /**
-   * Retention: removes the local copies (file and record) of backups older than `keepMs` at
-   * `now` — but never the newest one that passed its restore test nor the newest completed one,
-   * whatever their age, so a stopped schedule or a backup failing its test never leaves no good
-   * backup. Failed and abandoned runs past the same age go too. Returns the ids removed.
+   * Local retention: removes the local copies of backups older than `keepMs` at `now` — but never
+   * the newest one that passed its restore test nor the newest completed one, whatever their age,
+   * so a stopped schedule or a backup failing its test never leaves no good backup. Failed and
+   * abandoned runs past the same age go too. A record goes with its last copy (one with an
+   * off-site copy stays for the off-site retention). Returns the ids whose local copy went.
    */
   async prune(now: Date, keepMs: number): Promise<string[]> {
-    return this.asOwner(async (client) => {
+    const ids = await this.asOwner(async (client) => {
       const { rows } = await client.query<{ id: string }>(
-        `delete from backups
-          where created_at < $1::timestamptz - make_interval(secs => $2)
-            and id is distinct from (select id from backups where status = 'completed'
-                                     order by created_at desc limit 1)
-            and id is distinct from (select id from backups where status = 'completed' and verify_status = 'passed'
-                                     order by created_at desc limit 1)
-          returning id`,
+        `with expired as (
+           select id from backups
+            where created_at < $1::timestamptz - make_interval(secs => $2)
+              and (local_path is not null or status <> 'completed')
+              and id is distinct from (select id from backups where status = 'completed' and local_path is not null
+                                       order by created_at desc limit 1)
+              and id is distinct from (select id from backups
+                                        where status = 'completed' and local_path is not null and verify_status = 'passed'
+                                        order by created_at desc limit 1)
+         ), kept as (
+           update backups set local_path = null from expired
+            where backups.id = expired.id and backups.offsite_key is not null
+         ), gone as (
+           delete from backups using expired where backups.id = expired.id and backups.offsite_key is null
+         )
+         select id from expired`,
         [now, keepMs / 1000],
       );
-      for (const { id } of rows) {
-        rmSync(fileOf(this.dir, id), { force: true });
-        rmSync(`${fileOf(this.dir, id)}.partial`, { force: true });
-      }
       return rows.map((row) => row.id);
     });
+    for (const id of ids) {
+      rmSync(fileOf(this.dir, id), { force: true });
+      rmSync(`${fileOf(this.dir, id)}.partial`, { force: true });
+    }
+    return ids;
   }
 
   /**
@@ -172,12 +192,18 @@ export class LocalBackups {
     id: string,
     scratch: () => Promise<ScratchDatabase>,
     migrate: (version: string, databaseUrl: string) => Promise<void>,
+    fallback?: (id: string) => Promise<Readable | null>,
   ): Promise<VerifyOutcome> {
     const started = Date.now();
     let outcome: VerifyOutcome;
     const database = await scratch();
     try {
-      const report = await this.restore(id, database.url, (version) => migrate(version, database.url));
+      const report = await this.restore(
+        id,
+        database.url,
+        (version) => migrate(version, database.url),
+        fallback,
+      );
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       outcome = {
         status: 'passed',
@@ -207,13 +233,27 @@ export class LocalBackups {
     });
   }
 
-  /** Restores backup `id` into the empty database at `targetUrl` (its role owns it). */
-  async restore(id: string, targetUrl: string, migrate: MigrateTo): Promise<RestoreReport> {
+  /**
+   * Restores backup `id` into the empty database at `targetUrl` (its role owns it), from its
+   * local file or, when that is gone, from `fallback` (the off-site copy).
+   */
+  async restore(
+    id: string,
+    targetUrl: string,
+    migrate: MigrateTo,
+    fallback: (id: string) => Promise<Readable | null> = () => Promise.resolve(null),
+  ): Promise<RestoreReport> {
     const file = fileOf(this.dir, id);
-    statSync(file); // a clear "no such file" before any connection is made
+    const source = existsSync(file) ? createReadStream(file) : await fallback(id);
+    if (!source) throw new Error(`backup ${id} has no copy here: no local file and no off-site copy`);
     return withClient({ connectionString: targetUrl }, (client) =>
-      restoreSnapshot(client, createReadStream(file), this.wrapper, id, migrate),
+      restoreSnapshot(client, source, this.wrapper, id, migrate),
     );
+  }
+
+  /** The local file of backup `id` (it may have been removed by retention). */
+  fileOf(id: string): string {
+    return fileOf(this.dir, id);
   }
 
   private asOwner<T>(work: (client: Client) => Promise<T>): Promise<T> {

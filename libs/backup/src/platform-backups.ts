@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AuditTrail } from '@forecourt/audit';
 import type { RequestContext } from '@forecourt/core';
 import { BackupError, BackupErrorCode } from './backup-error';
@@ -13,7 +13,7 @@ export const BACKUP_SETUP = Symbol('BackupRunSetup');
  * time across every instance (the run's lock), each followed by its restore test and retention.
  */
 @Injectable()
-export class PlatformBackups implements BeforeApplicationShutdown {
+export class PlatformBackups implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly runs: BackupRuns;
   private readonly running = new Set<Promise<unknown>>();
   private readonly log = new Logger('Backups');
@@ -67,13 +67,20 @@ export class PlatformBackups implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.running]);
   }
 
+  onApplicationShutdown(): void {
+    this.setup.offsite?.close();
+  }
+
   private follow(run: Extract<StartedRun, { started: true }>): Promise<RunOutcome | null> {
     const followed = run.done.then(
       (outcome) => {
         this.log.log(
           `backup ${outcome.id} taken; restore test ${outcome.verify?.status ?? 'not run (no scratch database)'}` +
-            (outcome.verify ? `: ${outcome.verify.detail}` : ''),
+            (outcome.verify ? `: ${outcome.verify.detail}` : '') +
+            (outcome.offsite ? `; off-site copy ${outcome.offsite.status}` : ''),
         );
+        if (outcome.offsite?.status === 'failed')
+          this.log.error(`backup ${outcome.id}: the off-site upload failed: ${outcome.offsite.detail}`);
         return outcome;
       },
       (error: unknown) => {
