@@ -180,6 +180,40 @@ describe('POST and GET /v1/platform/backups', () => {
   });
 });
 
+describe('readiness and metrics', () => {
+  it('is ready with a backup verified within 26 hours, and exports its figures', async () => {
+    const ready = await api.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', checks: { backup: 'ok' } });
+
+    const newest = (await listed()).find((entry) => entry.verifyStatus === 'passed')!;
+    const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('forecourt_backup_last_verified_timestamp_seconds')).toBeCloseTo(
+      Date.parse(newest.verifiedAt as string) / 1000,
+      0,
+    );
+    expect(value('forecourt_backup_last_size_bytes')).toBe(newest.sizeBytes);
+    expect(value('forecourt_backup_last_verify_passed')).toBe(1);
+    expect(value('forecourt_backup_last_verify_duration_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('forecourt_backup_last_duration_seconds')).toBeGreaterThan(0);
+  });
+
+  it('reports degraded (still 200) once the last verified backup is older than 26 hours', async () => {
+    await owner.query(`update backups set verified_at = verified_at - interval '27 hours'`);
+    // Another instance: this one remembers its last reading for a few seconds.
+    const other = await startTestApi({ shareDatabaseWith: api });
+    try {
+      const ready = await other.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({ status: 'degraded', checks: { backup: 'stale' } });
+    } finally {
+      await other.close();
+      await owner.query(`update backups set verified_at = verified_at + interval '27 hours'`);
+    }
+  });
+});
+
 describe('the schedule', () => {
   it('runs daily at 02:00 UTC by default', () => {
     const job = api.app.get(SchedulerRegistry).getCronJob(BACKUP_JOB);

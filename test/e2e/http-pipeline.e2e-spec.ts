@@ -138,13 +138,15 @@ describe('errors as problem+json', () => {
 });
 
 describe('operational endpoints', () => {
-  it('reports live and ready (database reachable, migrations current, storage writable)', async () => {
+  it('reports live and ready (database reachable, migrations current, storage writable), degraded with no backup yet', async () => {
     expect((await api.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
     const ready = await api.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
+    // A new deployment has no verified backup: serving, but an operator should know
+    // (test/e2e/backup-api.e2e-spec.ts has ready and stale).
     expect(ready.json()).toEqual({
-      status: 'ready',
-      checks: { database: 'ok', migrations: 'current', storage: 'ok' },
+      status: 'degraded',
+      checks: { database: 'ok', migrations: 'current', storage: 'ok', backup: 'none' },
     });
   });
 

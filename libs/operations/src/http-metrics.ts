@@ -1,9 +1,11 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { BackupStatus } from '@forecourt/core';
+import { registerBackupMetrics } from './backup-metrics';
 
-/** Prometheus metrics: process defaults and a latency histogram per route and status. */
+/** Prometheus metrics: process defaults, a latency histogram per route and status, and backups. */
 @Injectable()
 export class HttpMetrics implements OnModuleInit {
   readonly registry = new Registry();
@@ -15,8 +17,12 @@ export class HttpMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() backups?: BackupStatus,
+  ) {
     collectDefaultMetrics({ register: this.registry });
+    if (backups) registerBackupMetrics(this.registry, backups);
   }
 
   onModuleInit(): void {
