@@ -23,6 +23,7 @@ const REPO = join(__dirname, '..', '..');
 let source: TestDatabase;
 let dataDir: string;
 const masterKey = randomBytes(32).toString('base64');
+let tenantA: string;
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -55,7 +56,7 @@ beforeAll(async () => {
   source = await createTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), 'forecourt-backup-cli-'));
   const runtime = new Pool({ connectionString: source.runtimeUrl, max: 1 });
-  await seedTenant(runtime, 'cli-a');
+  tenantA = (await seedTenant(runtime, 'cli-a')).id;
   await seedTenant(runtime, 'cli-b');
   await runtime.end();
 });
@@ -121,6 +122,36 @@ describe('backup CLI', () => {
       await owner.connect();
       const tables = await tablesInLoadOrder(owner).finally(() => owner.end());
       expect(await restorableContents(target, tables)).toEqual(await restorableContents(source, tables));
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it('backup:restore --tenant restores one tenant: its tenants row and none other', async () => {
+    const target = await createEmptyDatabase();
+    try {
+      const restore = await cli([
+        'backup:restore',
+        '--id',
+        backupId,
+        '--tenant',
+        tenantA.toUpperCase(),
+        '--database-url',
+        target.ownerUrl,
+      ]);
+      expect(restore).toMatchObject({ code: 0 });
+      expect(restore.stdout).toMatch(
+        new RegExp(`^restored tenant ${tenantA}: its rows of \\d+ tables$`, 'm'),
+      );
+      const admin = new Client({ connectionString: target.adminUrl });
+      await admin.connect();
+      const { rows } = await admin
+        .query<{ tenant: string; stores: string[] }>(
+          `select (select string_agg(id::text, ',') from tenants) as tenant,
+                  array(select distinct tenant_id::text from stores) as stores`,
+        )
+        .finally(() => admin.end());
+      expect(rows).toEqual([{ tenant: tenantA, stores: [tenantA] }]);
     } finally {
       await target.drop();
     }

@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { Client, Pool } from 'pg';
+import { Client, Pool, type QueryResultRow } from 'pg';
 import { v7 as newId } from 'uuid';
 import { BackupWriter, restoreSnapshot, tablesInLoadOrder, writeSnapshot } from '@forecourt/backup';
 import { KeyWrapper } from '@forecourt/crypto';
@@ -9,7 +9,9 @@ import {
   createEmptyDatabase,
   createTestDatabase,
   inTenant,
+  type SeededTenant,
   seedTenant,
+  seedUser,
   tableContents,
   type TestDatabase,
 } from '@forecourt/test-harness';
@@ -82,11 +84,21 @@ async function withOwner<T>(db: TestDatabase, work: (client: Client) => Promise<
   }
 }
 
+let tenantA: SeededTenant;
+let tenantB: SeededTenant;
+
 beforeAll(async () => {
   source = await createTestDatabase();
   const runtime = new Pool({ connectionString: source.runtimeUrl, max: 2 });
-  const a = await seedTenant(runtime, 'backup-a');
-  await seedTenant(runtime, 'backup-b');
+  const a = (tenantA = await seedTenant(runtime, 'backup-a'));
+  tenantB = await seedTenant(runtime, 'backup-b');
+  // A person in both groups, and one of A's members whose account B's SSO vouches for.
+  await seedUser(runtime, a.id, {
+    email: 'unused',
+    name: 'unused',
+    role: 'dealer_sales',
+    userId: tenantB.userIds[0],
+  });
   await inTenant(runtime, { tenantId: a.id }, async (client) => {
     await client.query(`insert into stores (tenant_id, id, name) values ($1, $2, $3)`, [
       a.id,
@@ -116,6 +128,7 @@ beforeAll(async () => {
     [newId()],
   );
   await admin.query(`insert into backups (id, schema_version) values ($1, $2)`, [newId(), SCHEMA_VERSION]);
+  await admin.query(`update users set sso_tenant_id = $2 where id = $1`, [a.userIds[1], tenantB.id]);
   await admin.end();
   sourceOwner = new Client({ connectionString: source.ownerUrl });
   await sourceOwner.connect();
@@ -253,6 +266,144 @@ describe('backup and restore', () => {
       ).rejects.toThrow(/does not open/);
     } finally {
       await target.drop();
+    }
+  });
+});
+
+/** Per table of `db` with a `tenant_id`: count and md5 of the rows of `tenantId` (all rows: `null`). */
+async function tenantContents(db: TestDatabase, tenantId: string | null): Promise<Record<string, string>> {
+  const admin = new Client({ connectionString: db.adminUrl });
+  await admin.connect();
+  try {
+    const { rows: tables } = await admin.query<{ name: string }>(
+      `select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
+        where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and a.attname = 'tenant_id'
+        order by 1`,
+    );
+    const contents: Record<string, string> = {};
+    for (const { name } of tables) {
+      const { rows } = await admin.query<{ n: string; digest: string | null }>(
+        `select count(*) as n, md5(string_agg(t::text, E'\\n' order by t::text)) as digest from "${name}" t
+          where $1::uuid is null or t.tenant_id = $1::uuid`,
+        [tenantId],
+      );
+      contents[name] = `${rows[0]!.n}:${rows[0]!.digest ?? ''}`;
+    }
+    return contents;
+  } finally {
+    await admin.end();
+  }
+}
+
+describe('one tenant', () => {
+  const backupId = '01a23100-0000-7000-8000-000000000006';
+  let sealed: Buffer;
+  let target: TestDatabase;
+
+  beforeAll(async () => {
+    sealed = await backup(backupId);
+    target = await createEmptyDatabase();
+    await withOwner(target, (client) =>
+      restoreSnapshot(client, pieces(sealed), wrapper, backupId, migrateTo(target.ownerUrl), {
+        tenantId: tenantA.id,
+      }),
+    );
+  });
+
+  afterAll(() => target.drop());
+
+  const asAdmin = async <T extends object>(db: TestDatabase, sql: string, params: unknown[] = []) => {
+    const admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    try {
+      return (await admin.query<T & QueryResultRow>(sql, params)).rows;
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it("brings back every row of the tenant's tables, equal by query", async () => {
+    const restored = await tenantContents(target, null);
+    expect(restored).toEqual(await tenantContents(source, tenantA.id));
+    // Every such table held rows of A, so "equal" is never "both empty".
+    expect(Object.entries(restored).filter(([, value]) => value.startsWith('0:'))).toEqual([]);
+  });
+
+  it('brings back nothing of any other tenant: no row, no id, no value of B', async () => {
+    expect(await asAdmin<{ id: string }>(target, 'select id from tenants')).toEqual([{ id: tenantA.id }]);
+    const tables = await tablesInLoadOrder(sourceOwner);
+    for (const table of tables) {
+      const rows = await asAdmin<{ text: string }>(target, `select t::text as text from "${table}" t`);
+      // The person in both groups is A's member too: their own row (a B-tagged e-mail) comes back.
+      const shared = tenantB.userIds[0]!;
+      const foreign = rows.filter(
+        (row) =>
+          row.text.includes(tenantB.id) ||
+          (row.text.includes('backup-b') && !row.text.startsWith(`(${shared},`)),
+      );
+      expect({ table, foreign }).toEqual({ table, foreign: [] });
+    }
+  });
+
+  it("brings back the people its rows name, and no one else: a person shared with B keeps only A's membership", async () => {
+    const people = (await asAdmin<{ id: string }>(target, 'select id from users order by id')).map(
+      (row) => row.id,
+    );
+    const members = (
+      await asAdmin<{ id: string }>(
+        source,
+        'select distinct user_id as id from memberships where tenant_id = $1 order by 1',
+        [tenantA.id],
+      )
+    ).map((row) => row.id);
+    expect(people).toEqual(members);
+    expect(people).toContain(tenantB.userIds[0]);
+    expect(people).not.toContain(tenantB.userIds[1]);
+    expect(
+      await asAdmin(target, 'select tenant_id from memberships where user_id = $1', [tenantB.userIds[0]]),
+    ).toEqual([{ tenant_id: tenantA.id }]);
+    // B's SSO vouching for one of A's members is B's: left empty.
+    expect(
+      await asAdmin(target, 'select sso_tenant_id from users where id = $1', [tenantA.userIds[1]]),
+    ).toEqual([{ sso_tenant_id: null }]);
+  });
+
+  it("leaves out the platform's tables: sessions, keys, rate limits, invitations, backups", async () => {
+    const counts = await asAdmin<Record<string, number>>(
+      target,
+      `select (select count(*)::int from sessions) as sessions, (select count(*)::int from recovery_codes) as recovery_codes,
+              (select count(*)::int from key_material) as key_material, (select count(*)::int from auth_attempts) as auth_attempts,
+              (select count(*)::int from platform_invitations) as platform_invitations, (select count(*)::int from backups) as backups`,
+    );
+    expect(counts).toEqual([
+      {
+        sessions: 0,
+        recovery_codes: 0,
+        key_material: 0,
+        auth_attempts: 0,
+        platform_invitations: 0,
+        backups: 0,
+      },
+    ]);
+  });
+
+  it('a flipped byte anywhere still fails it, leaving no row', async () => {
+    const tampered = Buffer.from(sealed);
+    tampered[sealed.length - 5]! ^= 0x01;
+    const other = await createEmptyDatabase();
+    try {
+      await expect(
+        withOwner(other, (client) =>
+          restoreSnapshot(client, pieces(tampered), wrapper, backupId, migrateTo(other.ownerUrl), {
+            tenantId: tenantA.id,
+          }),
+        ),
+      ).rejects.toThrow(/chunk \d+/);
+      expect(
+        Object.values(await tenantContents(other, null)).filter((value) => !value.startsWith('0:')),
+      ).toEqual([]);
+    } finally {
+      await other.drop();
     }
   });
 });

@@ -113,22 +113,35 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
 
   /**
    * Restores a backup into an existing, empty database whose owner the URL names: the schema is
-   * migrated to the backup's version, then every row loaded and checked in one transaction.
+   * migrated to the backup's version, then every row loaded and checked in one transaction. With
+   * `--tenant`, only that tenant's rows (and the people they name).
    */
   async 'backup:restore'(args) {
     const { values } = parseArgs({
       args,
-      options: { id: { type: 'string' }, 'database-url': { type: 'string' } },
+      options: { id: { type: 'string' }, 'database-url': { type: 'string' }, tenant: { type: 'string' } },
       strict: true,
     });
-    if (!values.id || !isUuid(values.id) || !values['database-url']) {
+    if (
+      !values.id ||
+      !isUuid(values.id) ||
+      !values['database-url'] ||
+      (values.tenant !== undefined && !isUuid(values.tenant))
+    ) {
       throw new Error(
-        'usage: backup:restore --id <backup id> --database-url <postgres url of an empty database>',
+        'usage: backup:restore --id <backup id> --database-url <postgres url of an empty database> [--tenant <tenant id>]',
       );
     }
     const targetUrl = values['database-url'];
+    const tenantId = values.tenant?.toLowerCase();
     await withBackups(async (setup) => {
-      const report = await new BackupRuns(setup).restore(values.id!, targetUrl);
+      const report = await new BackupRuns(setup).restore(values.id!, targetUrl, { tenantId });
+      if (tenantId) {
+        process.stdout.write(
+          `restored tenant ${tenantId}: its rows of ${report.manifest.tables.length} tables\n`,
+        );
+        return;
+      }
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       process.stdout.write(`restored ${report.manifest.tables.length} tables, ${rows} rows, checked\n`);
     });

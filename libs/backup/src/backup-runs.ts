@@ -102,10 +102,16 @@ export class BackupRuns {
     return run.done;
   }
 
-  /** Restores backup `id` into the empty database at `targetUrl`, from either copy. */
-  restore(id: string, targetUrl: string) {
+  /**
+   * Restores backup `id` into the empty database at `targetUrl`, from either copy; with
+   * `tenantId`, that tenant's rows only.
+   */
+  restore(id: string, targetUrl: string, { tenantId }: { tenantId?: string } = {}) {
     const { local, migrate } = this.setup;
-    return local.restore(id, targetUrl, (version) => migrate(version, targetUrl), this.offsiteCopy);
+    return local.restore(id, targetUrl, (version) => migrate(version, targetUrl), {
+      fallback: this.offsiteCopy,
+      tenantId,
+    });
   }
 
   /** The restore test of backup `id` (from either copy), recorded; null when it cannot run here. */

@@ -198,12 +198,9 @@ export class LocalBackups {
     let outcome: VerifyOutcome;
     const database = await scratch();
     try {
-      const report = await this.restore(
-        id,
-        database.url,
-        (version) => migrate(version, database.url),
+      const report = await this.restore(id, database.url, (version) => migrate(version, database.url), {
         fallback,
-      );
+      });
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       outcome = {
         status: 'passed',
@@ -235,19 +232,23 @@ export class LocalBackups {
 
   /**
    * Restores backup `id` into the empty database at `targetUrl` (its role owns it), from its
-   * local file or, when that is gone, from `fallback` (the off-site copy).
+   * local file or, when that is gone, from `fallback` (the off-site copy); with `tenantId`, only
+   * that tenant's rows (see `restoreSnapshot`).
    */
   async restore(
     id: string,
     targetUrl: string,
     migrate: MigrateTo,
-    fallback: (id: string) => Promise<Readable | null> = () => Promise.resolve(null),
+    {
+      fallback = () => Promise.resolve(null),
+      tenantId,
+    }: { fallback?: (id: string) => Promise<Readable | null>; tenantId?: string } = {},
   ): Promise<RestoreReport> {
     const file = fileOf(this.dir, id);
     const source = existsSync(file) ? createReadStream(file) : await fallback(id);
     if (!source) throw new Error(`backup ${id} has no copy here: no local file and no off-site copy`);
     return withClient({ connectionString: targetUrl }, (client) =>
-      restoreSnapshot(client, source, this.wrapper, id, migrate),
+      restoreSnapshot(client, source, this.wrapper, id, migrate, { tenantId }),
     );
   }
 

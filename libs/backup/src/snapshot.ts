@@ -92,6 +92,7 @@ export async function restoreSnapshot(
   wrapper: KeyWrapper,
   backupId: string,
   migrate: MigrateTo,
+  { tenantId }: { tenantId?: string } = {},
 ): Promise<RestoreReport> {
   const events = readBackup(input, wrapper, backupId);
   const first = await events.next();
@@ -101,18 +102,21 @@ export async function restoreSnapshot(
 
   await client.query('begin');
   let load: TableLoad | null = null;
+  const loaded = new Map<string, number>();
   try {
     let manifest: BackupManifest | null = null;
     for await (const event of events) {
       switch (event.kind) {
-        case 'table':
-          load = await startLoad(client, event.name, event.columns);
+        case 'table': {
+          const rows = tenantId ? tenantRows(tenantId, event.name, event.columns) : null;
+          load = rows === 'none' ? skippedLoad() : await startLoad(client, event.name, event.columns, rows);
           break;
+        }
         case 'data':
           await load!.write(event.bytes);
           break;
         case 'table-end':
-          await load!.end();
+          loaded.set(event.digest.name, await load!.end());
           load = null;
           break;
         case 'manifest':
@@ -124,7 +128,12 @@ export async function restoreSnapshot(
     }
     if (!manifest) throw new BackupIntegrityError('the backup ends without its manifest');
     await resetSequences(client);
-    await assertMatches(client, manifest);
+    if (tenantId) {
+      await dropUnreferencedUsers(client);
+      await assertLoaded(client, loaded);
+    } else {
+      await assertMatches(client, manifest);
+    }
     await client.query('commit');
     return { header, manifest };
   } catch (error) {
@@ -138,8 +147,84 @@ export async function restoreSnapshot(
 /** One table being loaded with `COPY … FROM STDIN`. */
 interface TableLoad {
   write(bytes: Buffer): Promise<void>;
-  end(): Promise<void>;
+  /** Ends the load; resolves with the rows loaded. */
+  end(): Promise<number>;
   abort(error: Error): Promise<void>;
+}
+
+/** A table a single-tenant restore leaves out: its data is read (and authenticated) and dropped. */
+function skippedLoad(): TableLoad {
+  return { write: async () => {}, end: () => Promise.resolve(0), abort: async () => {} };
+}
+
+/**
+ * What a single-tenant restore keeps of one row of COPY text (its line, without the newline):
+ * the line to load, possibly changed, or null to leave it out.
+ */
+type RowSelection = (line: string) => string | null;
+
+/** Global tables a single-tenant restore leaves out: sessions, platform keys, rate limits, … */
+const TENANT_RESTORE_GLOBALS = new Set(['tenants', 'users']);
+
+/**
+ * Which rows of `table` belong to tenant `tenantId`: those with its `tenant_id`, its own row of
+ * `tenants`, and every person (`users`) — of whom those its rows do not reference are dropped
+ * before the end ({@link dropUnreferencedUsers}). A person's binding to another tenant's SSO
+ * (`sso_tenant_id`) is that tenant's, and is left empty. Other global tables: nothing.
+ */
+function tenantRows(tenantId: string, table: string, columns: readonly string[]): RowSelection | 'none' {
+  const tenantColumn = columns.indexOf('tenant_id');
+  if (tenantColumn >= 0) return (line) => (line.split('\t')[tenantColumn] === tenantId ? line : null);
+  if (!TENANT_RESTORE_GLOBALS.has(table)) return 'none';
+  if (table === 'tenants') {
+    const id = columns.indexOf('id');
+    return (line) => (line.split('\t')[id] === tenantId ? line : null);
+  }
+  const ssoTenant = columns.indexOf('sso_tenant_id');
+  if (ssoTenant < 0) return (line) => line;
+  return (line) => {
+    const fields = line.split('\t');
+    if (fields[ssoTenant] !== tenantId) fields[ssoTenant] = '\\N';
+    return fields.join('\t');
+  };
+}
+
+/**
+ * Removes the people no restored row references (through any foreign key to `users`): a
+ * single-tenant restore loads every person first, since people load before the rows naming them.
+ */
+async function dropUnreferencedUsers(client: ClientBase): Promise<void> {
+  const { rows } = await client.query<{ table: string; pairs: [string, string][] }>(`
+    select c.relname as table,
+      array(select array[a.attname, r.attname]::text[]
+              from unnest(k.conkey, k.confkey) as p(referencing, referenced)
+              join pg_attribute a on a.attrelid = k.conrelid and a.attnum = p.referencing
+              join pg_attribute r on r.attrelid = k.confrelid and r.attnum = p.referenced) as pairs
+    from pg_constraint k join pg_class c on c.oid = k.conrelid
+    where k.contype = 'f' and k.confrelid = 'users'::regclass and k.conrelid <> k.confrelid`);
+  const referenced = rows.map(
+    ({ table, pairs }) =>
+      `exists (select 1 from ${quoted(table)} t where ${pairs
+        .map(([column, target]) => `t.${quoted(column)} = u.${quoted(target)}`)
+        .join(' and ')})`,
+  );
+  await client.query('alter table users no force row level security');
+  await client.query('alter table users disable trigger user');
+  await client.query(`delete from users u where not (${referenced.join(' or ') || 'false'})`);
+  await client.query('alter table users enable trigger user');
+  await client.query('alter table users force row level security');
+}
+
+/** Each table holds exactly the rows the restore loaded into it (people: after those dropped). */
+async function assertLoaded(client: ClientBase, loaded: Map<string, number>): Promise<void> {
+  for (const [table, rows] of loaded) {
+    if (table === 'users') continue;
+    const { rows: counted } = await client.query<{ n: string }>(`select count(*) as n from ${quoted(table)}`);
+    if (Number(counted[0]!.n) !== rows)
+      throw new BackupIntegrityError(
+        `table ${table}: ${counted[0]!.n} rows restored where ${rows} were loaded`,
+      );
+  }
 }
 
 /**
@@ -148,7 +233,12 @@ interface TableLoad {
  * checked when they were first written, and an append-only trigger would refuse a sealed audit
  * event.
  */
-async function startLoad(client: ClientBase, table: string, columns: readonly string[]): Promise<TableLoad> {
+async function startLoad(
+  client: ClientBase,
+  table: string,
+  columns: readonly string[],
+  select: RowSelection | null = null,
+): Promise<TableLoad> {
   const { rows } = await client.query<{ forced: boolean }>(
     `select relforcerowsecurity as forced from pg_class where oid = $1::regclass`,
     [quoted(table)],
@@ -169,17 +259,40 @@ async function startLoad(client: ClientBase, table: string, columns: readonly st
     );
   });
   finished.catch(() => undefined);
+  const send = async (bytes: Buffer) => {
+    if (!copy.write(bytes)) {
+      await Promise.race([new Promise((resolve) => copy.once('drain', resolve)), finished]);
+    }
+  };
+  let sent = 0;
+  // COPY text is one row per line; pieces may cut a row (or a character), so the selection sees
+  // whole lines, cut at newline bytes (never inside a UTF-8 character).
+  let partial = Buffer.alloc(0);
   return {
     write: async (bytes) => {
-      if (!copy.write(bytes)) {
-        await Promise.race([new Promise((resolve) => copy.once('drain', resolve)), finished]);
+      if (!select) {
+        sent += copyRows(bytes);
+        return send(bytes);
       }
+      const joined = partial.length > 0 ? Buffer.concat([partial, bytes]) : bytes;
+      const cut = joined.lastIndexOf(0x0a) + 1;
+      partial = Buffer.from(joined.subarray(cut));
+      if (cut === 0) return;
+      const lines = joined
+        .subarray(0, cut - 1)
+        .toString('utf8')
+        .split('\n');
+      const kept = lines.map(select).filter((line): line is string => line !== null);
+      sent += kept.length;
+      if (kept.length > 0) await send(Buffer.from(`${kept.join('\n')}\n`, 'utf8'));
     },
     end: async () => {
+      if (partial.length > 0) throw new BackupIntegrityError(`table ${table}: its data ends inside a row`);
       copy.end();
       await finished;
       await client.query(`alter table ${quoted(table)} enable trigger user`);
       if (forced) await client.query(`alter table ${quoted(table)} force row level security`);
+      return sent;
     },
     abort: async (error) => {
       copy.destroy(error);
