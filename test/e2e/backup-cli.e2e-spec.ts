@@ -25,25 +25,30 @@ let dataDir: string;
 const masterKey = randomBytes(32).toString('base64');
 let tenantA: string;
 
+/** What an operator's shell holds: this deployment's data directory, key and databases. */
+function cliEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATA_DIR: dataDir,
+    MASTER_KEY: masterKey,
+    DATABASE_URL: source.runtimeUrl,
+    MIGRATION_DATABASE_URL: source.ownerUrl,
+    // The cluster's administrator makes (and drops) the scratch databases backups are checked in.
+    BACKUP_VERIFY_DATABASE_URL: urlFor(
+      clusterInfo(),
+      clusterInfo().adminUser,
+      clusterInfo().adminPassword,
+      'postgres',
+    ),
+    LOG_LEVEL: 'silent',
+  };
+}
+
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
       cwd: REPO,
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        MASTER_KEY: masterKey,
-        DATABASE_URL: source.runtimeUrl,
-        MIGRATION_DATABASE_URL: source.ownerUrl,
-        // The cluster's administrator makes (and drops) the scratch databases backups are checked in.
-        BACKUP_VERIFY_DATABASE_URL: urlFor(
-          clusterInfo(),
-          clusterInfo().adminUser,
-          clusterInfo().adminPassword,
-          'postgres',
-        ),
-        LOG_LEVEL: 'silent',
-      },
+      env: cliEnv(),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -76,6 +81,29 @@ describe('backup CLI', () => {
     backupId = run.stdout.trim().split('\n').pop()!;
     expect(backupId).toMatch(/^[0-9a-f-]{36}$/);
     expect(readdirSync(join(dataDir, 'backups'))).toEqual([`${backupId}.fcb`]);
+    // Not on a terminal: a plain line per table, for each stage.
+    const lines = run.stderr.split('\n');
+    const tables = lines.filter((line) =>
+      /^backup: \d+\/\d+ tables, [\d.]+ MiB, [\d.]+ MiB\/s \(\w+ done\)$/.test(line),
+    );
+    expect(tables.length).toBeGreaterThan(10);
+    expect(tables.at(-1)).toMatch(/^backup: (\d+)\/\1 tables/);
+    expect(lines.some((line) => /^restore test: \d+\/\d+ tables, .* \(\w+ done\)$/.test(line))).toBe(true);
+    expect(run.stderr).not.toContain('\r');
+  });
+
+  it('on a terminal, shows one progress line redrawn in place', async () => {
+    // `script` runs the command on a pseudo-terminal of its own, as an operator's shell would.
+    const command = [process.execPath, 'dist/apps/cli/src/main.js', 'backup:verify'].join(' ');
+    const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], {
+      cwd: REPO,
+      env: { ...cliEnv(), TERM: 'dumb' },
+    });
+    const redrawn = stdout.split('\r\x1b[K').slice(1);
+    expect(
+      redrawn.some((line) => /^restore test: \d+\/\d+ tables, [\d.]+ MiB, [\d.]+ MiB\/s/.test(line)),
+    ).toBe(true);
+    expect(stdout).toMatch(/verification passed/);
   });
 
   it('backup:list --json shows it, with its size and its passed verification', async () => {

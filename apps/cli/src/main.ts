@@ -8,7 +8,15 @@ import { PlatformOwners } from '@forecourt/auth';
 import { ConfigError, loadConfig } from '@forecourt/config';
 import { isUuid } from '@forecourt/core';
 import { Client } from 'pg';
-import { type BackupRunSetup, BackupRuns, backupSetup, type VerifyOutcome } from '@forecourt/backup';
+import {
+  type BackupRunSetup,
+  BackupRuns,
+  backupSetup,
+  type BackupStage,
+  type OnProgress,
+  progressReporter,
+  type VerifyOutcome,
+} from '@forecourt/backup';
 import { openDatabase, pendingMigrations, prepareDatabase } from '@forecourt/database';
 import { MIGRATIONS } from '../../../migrations';
 import { CliModule } from './cli.module';
@@ -62,7 +70,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
    */
   async 'backup:run'() {
     await withBackups(async (setup) => {
-      const outcome = await new BackupRuns(setup).run();
+      const shown = stderrProgress();
+      const outcome = await new BackupRuns(setup, shown.progress).run().finally(shown.finish);
       reportVerification(outcome.id, outcome.verify);
       if (outcome.offsite)
         process.stderr.write(
@@ -84,7 +93,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     await withBackups(async (setup) => {
       const id = values.id ?? (await setup.local.newest());
       if (!id) throw new Error('there is no completed backup to verify');
-      const outcome = await new BackupRuns(setup).verify(id);
+      const shown = stderrProgress();
+      const outcome = await new BackupRuns(setup, shown.progress).verify(id).finally(shown.finish);
       reportVerification(id, outcome);
       if (outcome?.status !== 'passed')
         throw new Error(`backup ${id} failed verification: ${outcome?.detail ?? 'not checked'}`);
@@ -135,7 +145,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     const targetUrl = values['database-url'];
     const tenantId = values.tenant?.toLowerCase();
     await withBackups(async (setup) => {
-      const report = await new BackupRuns(setup).restore(values.id!, targetUrl, { tenantId });
+      const shown = stderrProgress();
+      const report = await new BackupRuns(setup, shown.progress)
+        .restore(values.id!, targetUrl, { tenantId })
+        .finally(shown.finish);
       if (tenantId) {
         process.stdout.write(
           `restored tenant ${tenantId}: its rows of ${report.manifest.tables.length} tables\n`,
@@ -159,6 +172,22 @@ async function withBackups(work: (setup: BackupRunSetup) => Promise<void>): Prom
     setup.offsite?.close();
     await database.close();
   }
+}
+
+/**
+ * Each stage's progress on stderr: a line redrawn in place on a terminal, a plain line per table
+ * otherwise. `finish` ends the last line.
+ */
+function stderrProgress(): { progress: (stage: BackupStage) => OnProgress; finish: () => void } {
+  let current: ReturnType<typeof progressReporter> | null = null;
+  return {
+    progress: (stage) => {
+      current?.finish();
+      current = progressReporter(stage, process.stderr);
+      return current.onProgress;
+    },
+    finish: () => current?.finish(),
+  };
 }
 
 /** The automatic restore test's outcome, on stderr. */

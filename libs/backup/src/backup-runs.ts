@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import type { BackupStage, OnProgress } from './backup-progress';
 import type { LocalBackups, VerifyOutcome } from './local-backups';
 import type { OffsiteBackups } from './offsite-backups';
 import type { ScratchDatabase } from './scratch-database';
@@ -50,7 +51,11 @@ export type StartedRun =
  * never queued.
  */
 export class BackupRuns {
-  constructor(private readonly setup: BackupRunSetup) {}
+  /** `progress`: where each stage reports how far it has come (the CLI's progress line). */
+  constructor(
+    private readonly setup: BackupRunSetup,
+    private readonly progress: (stage: BackupStage) => OnProgress | undefined = () => undefined,
+  ) {}
 
   /**
    * Starts a run unless another holds the lock — or, with `slot` (a schedule's firing), unless
@@ -111,20 +116,26 @@ export class BackupRuns {
     return local.restore(id, targetUrl, (version) => migrate(version, targetUrl), {
       fallback: this.offsiteCopy,
       tenantId,
+      onProgress: this.progress('restore'),
     });
   }
 
   /** The restore test of backup `id` (from either copy), recorded; null when it cannot run here. */
   async verify(id: string): Promise<VerifyOutcome | null> {
     const { local, scratch, migrate } = this.setup;
-    return scratch ? local.verify(id, scratch, migrate, this.offsiteCopy) : null;
+    return scratch
+      ? local.verify(id, scratch, migrate, {
+          fallback: this.offsiteCopy,
+          onProgress: this.progress('restore test'),
+        })
+      : null;
   }
 
   private readonly offsiteCopy = (id: string) => this.setup.offsite?.open(id) ?? Promise.resolve(null);
 
   private async complete(id: string): Promise<RunOutcome> {
     const { local, offsite, schemaVersion } = this.setup;
-    await local.write(id, schemaVersion);
+    await local.write(id, schemaVersion, this.progress('backup'));
     const verify = await this.verify(id);
     // A backup that failed its restore test is not worth a copy off-site.
     const uploaded =

@@ -24,3 +24,4 @@ export { BackupModule } from './backup.module';
 export { BACKUP_JOB, BackupSchedule } from './backup-schedule';
 export { PlatformBackups } from './platform-backups';
 export { OffsiteBackups } from './offsite-backups';
+export { type BackupProgress, type BackupStage, type OnProgress, progressReporter } from './backup-progress';

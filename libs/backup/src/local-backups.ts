@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
 import { isoTimestampSql, withClient } from '@forecourt/database';
 import { BACKUP_FORMAT, BackupWriter } from './backup-archive';
+import type { OnProgress } from './backup-progress';
 import type { ScratchDatabase } from './scratch-database';
 import { type MigrateTo, type RestoreReport, restoreSnapshot, writeSnapshot } from './snapshot';
 
@@ -82,7 +83,7 @@ export class LocalBackups {
   }
 
   /** Writes the backup `open` recorded: the file, then the record `completed` (or `failed`). */
-  async write(id: string, schemaVersion: string): Promise<void> {
+  async write(id: string, schemaVersion: string, onProgress?: OnProgress): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const client = new Client({ connectionString: this.ownerUrl });
     await client.connect();
@@ -104,7 +105,7 @@ export class LocalBackups {
       });
       // The snapshot on a connection of its own: the bookkeeping above is not part of it.
       const manifest = await withClient({ connectionString: this.ownerUrl }, (snapshot) =>
-        writeSnapshot(snapshot, writer),
+        writeSnapshot(snapshot, writer, onProgress),
       );
       await written;
       renameSync(partial, fileOf(this.dir, id));
@@ -192,7 +193,10 @@ export class LocalBackups {
     id: string,
     scratch: () => Promise<ScratchDatabase>,
     migrate: (version: string, databaseUrl: string) => Promise<void>,
-    fallback?: (id: string) => Promise<Readable | null>,
+    {
+      fallback,
+      onProgress,
+    }: { fallback?: (id: string) => Promise<Readable | null>; onProgress?: OnProgress } = {},
   ): Promise<VerifyOutcome> {
     const started = Date.now();
     let outcome: VerifyOutcome;
@@ -200,6 +204,7 @@ export class LocalBackups {
     try {
       const report = await this.restore(id, database.url, (version) => migrate(version, database.url), {
         fallback,
+        onProgress,
       });
       const rows = report.manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       outcome = {
@@ -242,13 +247,18 @@ export class LocalBackups {
     {
       fallback = () => Promise.resolve(null),
       tenantId,
-    }: { fallback?: (id: string) => Promise<Readable | null>; tenantId?: string } = {},
+      onProgress,
+    }: {
+      fallback?: (id: string) => Promise<Readable | null>;
+      tenantId?: string;
+      onProgress?: OnProgress;
+    } = {},
   ): Promise<RestoreReport> {
     const file = fileOf(this.dir, id);
     const source = existsSync(file) ? createReadStream(file) : await fallback(id);
     if (!source) throw new Error(`backup ${id} has no copy here: no local file and no off-site copy`);
     return withClient({ connectionString: targetUrl }, (client) =>
-      restoreSnapshot(client, source, this.wrapper, id, migrate, { tenantId }),
+      restoreSnapshot(client, source, this.wrapper, id, migrate, { tenantId, onProgress }),
     );
   }
 

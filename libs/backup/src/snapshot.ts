@@ -12,6 +12,7 @@ import {
   copyRows,
   readBackup,
 } from './backup-archive';
+import { counted, type OnProgress } from './backup-progress';
 
 /** The migrations' bookkeeping table: a restore rebuilds it by migrating, it is not copied. */
 const NOT_COPIED = new Set(['schema_migrations']);
@@ -51,16 +52,40 @@ export async function tablesInLoadOrder(client: ClientBase): Promise<string[]> {
  * on `client` (the schema owner, whom each table's `backup_read` policy lets read every row), each
  * table streamed with `COPY … TO STDOUT` — no pg_dump, the same on any PostgreSQL ≥ 15.
  */
-export async function writeSnapshot(client: ClientBase, writer: BackupWriter): Promise<BackupManifest> {
+export async function writeSnapshot(
+  client: ClientBase,
+  writer: BackupWriter,
+  onProgress?: OnProgress,
+): Promise<BackupManifest> {
   await client.query('begin isolation level repeatable read read only');
   try {
     await writer.begin();
-    for (const table of await tablesInLoadOrder(client)) {
+    const tables = await tablesInLoadOrder(client);
+    let bytes = 0;
+    for (const [index, table] of tables.entries()) {
       const columns = await copiedColumns(client, table);
       const stream = client.query(
         copyTo(`copy ${quoted(table)} (${columns.map(quoted).join(', ')}) to stdout`),
+      ) as AsyncIterable<Buffer>;
+      const report = (tableDone: boolean) =>
+        onProgress?.({
+          table,
+          tablesDone: index + (tableDone ? 1 : 0),
+          tablesTotal: tables.length,
+          bytes,
+          tableDone,
+        });
+      await writer.table(
+        table,
+        columns,
+        onProgress
+          ? counted(stream, (length) => {
+              bytes += length;
+              report(false);
+            })
+          : stream,
       );
-      await writer.table(table, columns, stream as AsyncIterable<Buffer>);
+      report(true);
     }
     await client.query('commit');
   } catch (error) {
@@ -92,13 +117,16 @@ export async function restoreSnapshot(
   wrapper: KeyWrapper,
   backupId: string,
   migrate: MigrateTo,
-  { tenantId }: { tenantId?: string } = {},
+  { tenantId, onProgress }: { tenantId?: string; onProgress?: OnProgress } = {},
 ): Promise<RestoreReport> {
   const events = readBackup(input, wrapper, backupId);
   const first = await events.next();
   if (first.done || first.value.kind !== 'header') throw new BackupIntegrityError('the backup has no header');
   const header = first.value.header;
   await migrate(header.schemaVersion);
+  const tablesTotal = onProgress ? (await tablesInLoadOrder(client)).length : 0;
+  let bytes = 0;
+  let table = '';
 
   await client.query('begin');
   let load: TableLoad | null = null;
@@ -110,14 +138,18 @@ export async function restoreSnapshot(
         case 'table': {
           const rows = tenantId ? tenantRows(tenantId, event.name, event.columns) : null;
           load = rows === 'none' ? skippedLoad() : await startLoad(client, event.name, event.columns, rows);
+          table = event.name;
           break;
         }
         case 'data':
           await load!.write(event.bytes);
+          bytes += event.bytes.length;
+          onProgress?.({ table, tablesDone: loaded.size, tablesTotal, bytes, tableDone: false });
           break;
         case 'table-end':
           loaded.set(event.digest.name, await load!.end());
           load = null;
+          onProgress?.({ table, tablesDone: loaded.size, tablesTotal, bytes, tableDone: true });
           break;
         case 'manifest':
           manifest = event.manifest;
