@@ -120,6 +120,8 @@ export async function startLeadsCluster(): Promise<{
   cluster: EmbeddedCluster;
   admin: ClientConfig;
   runtimeUrl: string;
+  /** The schema owner's connection (what backups read as). */
+  ownerUrl: string;
   serverVersion: string;
   /** The postmaster's process id: its children are the cluster's backends and workers. */
   postmasterPid: number;
@@ -155,6 +157,7 @@ export async function startLeadsCluster(): Promise<{
     return {
       cluster,
       admin,
+      ownerUrl,
       runtimeUrl: url(EMBEDDED_RUNTIME_ROLE, roles.runtimePassword),
       serverVersion,
       postmasterPid,

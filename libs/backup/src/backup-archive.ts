@@ -2,8 +2,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, pipeline as pipelineCallback, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { type KeyWrapper, masterKeyring, openingStream, sealingStream } from '@forecourt/crypto';
+import { parallelGzip } from './parallel-gzip';
 
 /**
  * The backup file: a sequence of frames — `type(1) | length(4, big-endian) | payload` — gzip
@@ -79,6 +80,11 @@ export function copyRows(bytes: Buffer): number {
 /**
  * Writes one backup into `out`. Call {@link table} for each table in turn, then {@link finish}.
  */
+/** Compression: level 1 packs COPY text about as tightly as 6 here, at twice the speed. */
+const GZIP_LEVEL = 1;
+/** Blocks compressed at once: the backup's other work (PostgreSQL, hashing, sealing) needs a core too. */
+const GZIP_PARALLEL = 3;
+
 export class BackupWriter {
   private readonly plain = new PassThrough({ highWaterMark: 4 * MAX_DATA_FRAME });
   private readonly done: Promise<void>;
@@ -91,7 +97,7 @@ export class BackupWriter {
   ) {
     this.done = pipeline(
       this.plain,
-      createGzip({ level: 6 }),
+      parallelGzip({ level: GZIP_LEVEL, parallel: GZIP_PARALLEL }),
       sealingStream(masterKeyring(wrapper), contextOf(header.backupId)),
       out,
     );

@@ -5,6 +5,7 @@ export {
   BackupIntegrityError,
   type BackupManifest,
   BackupWriter,
+  copyRows,
   readBackup,
   type TableDigest,
 } from './backup-archive';
