@@ -367,7 +367,7 @@ describe('sealed by the group commit', () => {
 
   it('a read event goes in already sealed, so the sealer has nothing left to rewrite', async () => {
     const chain = await chainOf(2); // the sealer has run: this instance knows where the chain ends
-    await Promise.all(['a', 'b', 'c'].map((id) => trail.record(ctx(id), chain, read(id))));
+    for (const id of ['a', 'b', 'c']) await trail.record(ctx(id), chain, read(id));
     expect(await sealedCount(chain)).toEqual({ sealed: 5, unsealed: 0 });
     expect(await headOf(chain)).toMatchObject({ seq: 5 });
     expect(await sealer.seal(chain, { wait: true })).toBe(0);

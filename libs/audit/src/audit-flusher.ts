@@ -4,7 +4,7 @@ import { DatabaseError } from 'pg';
 import { TenantTransaction } from '@forecourt/database';
 import type { AuditEvent, SealedAuditEvent } from './audit-event';
 import { INSERT_FLUSHED_EVENTS, storedAsWritten } from './audit-rows';
-import { GENESIS_HASH, sealEventsInSlices } from './chain';
+import { GENESIS_HASH, HASH_SLICE, sealEvents, sealEventsInSlices } from './chain';
 import { type ChainHead, ChainHeads, SEAL_LOCK } from './chain-heads';
 
 interface Waiting {
@@ -49,8 +49,6 @@ interface FlushRow {
 export class AuditFlusher implements BeforeApplicationShutdown {
   private queue: Waiting[] = [];
   private inFlight = 0;
-  /** Chains with an insert in flight. */
-  private readonly busy = new Set<string>();
   private idle: (() => void)[] = [];
   // Flushes run in the context the flusher was made in, not in the request that happened to
   // start them, so no request's open transaction is ever mistaken for theirs.
@@ -75,34 +73,15 @@ export class AuditFlusher implements BeforeApplicationShutdown {
   }
 
   private drain(): void {
-    while (this.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.takeBatch();
-      if (batch.length === 0) return;
-      const chains = new Set(batch.map((waiting) => waiting.event.tenantId));
-      for (const chain of chains) this.busy.add(chain);
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight += 1;
       void this.flush(batch).finally(() => {
         this.inFlight -= 1;
-        for (const chain of chains) this.busy.delete(chain);
         this.drain();
         if (this.queue.length === 0 && this.inFlight === 0) this.idle.splice(0).forEach((done) => done());
       });
     }
-  }
-
-  /**
-   * The next batch: waiting events of chains with no insert in flight. One insert per chain at a
-   * time, so each continues where the one before left the chain and can go in sealed.
-   */
-  private takeBatch(): Waiting[] {
-    const batch: Waiting[] = [];
-    const rest: Waiting[] = [];
-    for (const waiting of this.queue) {
-      if (batch.length < MAX_BATCH && !this.busy.has(waiting.event.tenantId)) batch.push(waiting);
-      else rest.push(waiting);
-    }
-    this.queue = rest;
-    return batch;
   }
 
   private async flush(batch: Waiting[]): Promise<void> {
@@ -140,8 +119,16 @@ export class AuditFlusher implements BeforeApplicationShutdown {
 
   /** Inserts `events`, sealed after `head` when given and still current; learns the head. */
   private async insert(chain: string, events: AuditEvent[], head: ChainHead | undefined): Promise<void> {
-    const sealed: SealedAuditEvent[] | null = head ? await sealEventsInSlices(head, events) : null;
+    // A usual batch is sealed at once, and the head taken to be its last before it is sent: the
+    // chain's next batch then chains after it (and goes in sealed if this one has committed by
+    // the time it takes the lock).
+    const sealed: SealedAuditEvent[] | null = !head
+      ? null
+      : events.length <= HASH_SLICE
+        ? sealEvents(head, events)
+        : await sealEventsInSlices(head, events);
     const last = sealed?.[sealed.length - 1];
+    if (last) this.heads.set(chain, { seq: last.seq, hash: last.hash });
     const { rows } = await this.transactions.statement<FlushRow>(
       { tenantId: chain, stores: 'all' },
       INSERT_FLUSHED_EVENTS,
@@ -157,8 +144,8 @@ export class AuditFlusher implements BeforeApplicationShutdown {
       { prepared: true },
     );
     const found = rows[0]!;
-    if (found.sealed && last) this.heads.set(chain, { seq: last.seq, hash: last.hash });
-    else if (found.headSeq === null) this.heads.set(chain, { seq: 0, hash: GENESIS_HASH });
+    if (found.sealed) return;
+    if (found.headSeq === null) this.heads.set(chain, { seq: 0, hash: GENESIS_HASH });
     else this.heads.set(chain, { seq: Number(found.headSeq), hash: found.headHash! });
   }
 }

@@ -58,7 +58,7 @@ export function sealEvents(
 }
 
 /** Events hashed between two turns of the event loop (about a millisecond of work). */
-const HASH_SLICE = 100;
+export const HASH_SLICE = 100;
 
 /**
  * {@link sealEvents} in slices, letting the event loop serve requests between them: a second's
