@@ -124,7 +124,7 @@ export async function restoreSnapshot(
   if (first.done || first.value.kind !== 'header') throw new BackupIntegrityError('the backup has no header');
   const header = first.value.header;
   await migrate(header.schemaVersion);
-  const tablesTotal = onProgress ? (await tablesInLoadOrder(client)).length : 0;
+  const tables = await tablesInLoadOrder(client);
   let bytes = 0;
   let table = '';
 
@@ -132,7 +132,7 @@ export async function restoreSnapshot(
   let load: TableLoad | null = null;
   const loaded = new Map<string, number>();
   try {
-    await emptyForLoad(client, await tablesInLoadOrder(client));
+    await emptyForLoad(client, tables);
     let manifest: BackupManifest | null = null;
     for await (const event of events) {
       switch (event.kind) {
@@ -145,12 +145,24 @@ export async function restoreSnapshot(
         case 'data':
           await load!.write(event.bytes);
           bytes += event.bytes.length;
-          onProgress?.({ table, tablesDone: loaded.size, tablesTotal, bytes, tableDone: false });
+          onProgress?.({
+            table,
+            tablesDone: loaded.size,
+            tablesTotal: tables.length,
+            bytes,
+            tableDone: false,
+          });
           break;
         case 'table-end':
           loaded.set(event.digest.name, await load!.end());
           load = null;
-          onProgress?.({ table, tablesDone: loaded.size, tablesTotal, bytes, tableDone: true });
+          onProgress?.({
+            table,
+            tablesDone: loaded.size,
+            tablesTotal: tables.length,
+            bytes,
+            tableDone: true,
+          });
           break;
         case 'manifest':
           manifest = event.manifest;

@@ -115,22 +115,16 @@ export function invitationMail(data: InvitationMailData): MailContent {
   const small = 'font-size: 13px; color: #57606a;';
   const button =
     'display: inline-block; padding: 10px 18px; background: #1f4e8c; color: #ffffff; text-decoration: none; border-radius: 4px;';
-  const body = markup`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${subject}</title></head>
-<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
-<p>Hello,</p>
-<p>${inviter} has invited you to join ${whereHtml} as ${role}.</p>
+  const body = mailPage(
+    subject,
+    markup`<p>${inviter} has invited you to join ${whereHtml} as ${role}.</p>
 <p><a href="${url}" style="${button}">Accept the invitation</a></p>
 <p style="${small}">Or open this link: <a href="${url}">${url}</a></p>
 <p style="${small}">The link works once, only for this email address, and expires on ${expires}.
-If you did not expect this invitation, you can ignore this message.</p>
-<p>Forecourt</p>
-</body>
-</html>
-`;
+If you did not expect this invitation, you can ignore this message.</p>`,
+  );
 
-  return { subject, text, html: body.toString() };
+  return { subject, text, html: body };
 }
 
 /**
@@ -159,22 +153,16 @@ export function auditCheckpointMail(data: AuditCheckpointMailData): MailContent 
   ].join('\n');
   const pre =
     'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
-  const html = markup`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${subject}</title></head>
-<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
-<p>Hello,</p>
-<p>This is a signed checkpoint of the audit trail of <strong>${tenant}</strong> on Forecourt: it covers the
+  const html = mailPage(
+    subject,
+    markup`<p>This is a signed checkpoint of the audit trail of <strong>${tenant}</strong> on Forecourt: it covers the
 first ${String(data.seq)} events. Keep this message unchanged: with it you can later check that the trail
 was not rewritten or shortened.</p>
 <pre style="${pre}">${data.note.trimEnd()}</pre>
 <p>Verifier keys:</p>
-<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>
-<p>Forecourt</p>
-</body>
-</html>
-`;
-  return { subject, text, html: html.toString() };
+<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>`,
+  );
+  return { subject, text, html };
 }
 
 /** Tells a group's other admins that a break-glass admin signed in with a password. */
@@ -195,20 +183,14 @@ export function breakGlassMail(data: BreakGlassMailData): MailContent {
     'Forecourt',
     '',
   ].join('\n');
-  const html = markup`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${subject}</title></head>
-<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
-<p>Hello,</p>
-<p><strong>${admin}</strong> signed in to <strong>${tenant}</strong> on Forecourt with a password at ${at},
+  const html = mailPage(
+    subject,
+    markup`<p><strong>${admin}</strong> signed in to <strong>${tenant}</strong> on Forecourt with a password at ${at},
 past the group's single sign-on rule (a break-glass administrator). If this was not expected, revoke the
 account's sessions and review the audit trail.</p>
-<p>Request id: <code>${oneLine(data.requestId)}</code></p>
-<p>Forecourt</p>
-</body>
-</html>
-`;
-  return { subject, text, html: html.toString() };
+<p>Request id: <code>${oneLine(data.requestId)}</code></p>`,
+  );
+  return { subject, text, html };
 }
 
 /** Tells a group's admins that its IdP signing certificate expires soon. */
@@ -229,21 +211,29 @@ export function ssoCertificateMail(data: SsoCertificateMailData): MailContent {
     'Forecourt',
     '',
   ].join('\n');
-  const html = markup`<!doctype html>
+  const html = mailPage(
+    subject,
+    markup`<p>The identity provider certificate that <strong>${tenant}</strong>'s single sign-on trusts expires on
+<strong>${until}</strong>: ${oneLine(data.subject)} (SHA-256 fingerprint <code>${oneLine(data.fingerprint)}</code>).
+After that date nobody can sign in with it.</p>
+<p>Create the next certificate at your identity provider and add it to the SSO connection next to this one
+(both work during the change), then switch the identity provider to it and remove the old one.</p>`,
+  );
+  return { subject, text, html };
+}
+
+/** The HTML part of every mail: the page, the greeting, `body`, the signature. */
+function mailPage(subject: string, body: SafeHtml): string {
+  return markup`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${subject}</title></head>
 <body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328;">
 <p>Hello,</p>
-<p>The identity provider certificate that <strong>${tenant}</strong>'s single sign-on trusts expires on
-<strong>${until}</strong>: ${oneLine(data.subject)} (SHA-256 fingerprint <code>${oneLine(data.fingerprint)}</code>).
-After that date nobody can sign in with it.</p>
-<p>Create the next certificate at your identity provider and add it to the SSO connection next to this one
-(both work during the change), then switch the identity provider to it and remove the old one.</p>
+${body}
 <p>Forecourt</p>
 </body>
 </html>
-`;
-  return { subject, text, html: html.toString() };
+`.toString();
 }
 
 /** Markup that is already safe; only the `markup` tag makes one. */
