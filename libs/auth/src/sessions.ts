@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { newId, type PlatformRole, type Principal } from '@forecourt/core';
-import { TenantTransaction } from '@forecourt/database';
+import { type SessionProof, TenantTransaction } from '@forecourt/database';
 import { KeyStore } from './key-store';
 import { randomSecret, sha256, signToken, verifyToken } from './signed-token';
 
@@ -28,13 +28,27 @@ const CHECK_SESSION = `with live as (
   )
   select id, platform_role, permissions_version from live`;
 
+/** How long a checked session's principal is kept for reads (each read still proves it). */
+const KNOWN_SESSION_MS = 5 * 60_000;
+const KNOWN_SESSION_LIMIT = 10_000;
+
+interface KnownSession {
+  principal: Principal;
+  proof: SessionProof;
+  until: number;
+}
+
 /**
  * Server-side sessions: the token is a random secret signed with the key ring; only its hash is
- * stored. Every request re-reads the session row, so logout, revocation and deactivation take
- * effect at once on every instance.
+ * stored. Every request checks the session row in the database, so logout, revocation and
+ * deactivation take effect at once on every instance: a write by its own statement before the
+ * request goes on, a read ({@link authenticateDeferred}) in the statement that starts its first
+ * unit of work.
  */
 @Injectable()
 export class Sessions {
+  private readonly known = new Map<string, KnownSession>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly transactions: TenantTransaction,
@@ -58,6 +72,8 @@ export class Sessions {
     if (keyId) await this.keys.ensureKnown(keyId);
     const parsed = verifyToken(this.keys.ring, 'fcs', token);
     if (!parsed) return null;
+    this.transactions.deferSessionCheck(null);
+    const tokenHash = sha256(parsed.body);
     const { rows } = await this.transactions.statement<{
       id: string;
       platform_role: PlatformRole | null;
@@ -65,18 +81,56 @@ export class Sessions {
     }>(
       { tenantId: null, stores: [], userId: parsed.userId },
       CHECK_SESSION,
-      [parsed.userId, sha256(parsed.body), this.config.sessionIdleMinutes],
+      [parsed.userId, tokenHash, this.config.sessionIdleMinutes],
       { prepared: true },
     );
     const row = rows[0];
-    return row
-      ? {
-          userId: parsed.userId,
-          sessionId: row.id,
-          platformRole: row.platform_role,
-          permissionsVersion: row.permissions_version,
-        }
-      : null;
+    if (!row) {
+      this.known.delete(token);
+      return null;
+    }
+    const principal: Principal = {
+      userId: parsed.userId,
+      sessionId: row.id,
+      platformRole: row.platform_role,
+      permissionsVersion: row.permissions_version,
+    };
+    this.remember(token, principal, tokenHash);
+    return principal;
+  }
+
+  /**
+   * For a read: the principal this instance last checked for `token`, with the check itself
+   * deferred to the request's first statement (`TenantTransaction.deferSessionCheck`), which
+   * fails before any row comes back if the session has ended or its permissions changed. A token
+   * not checked here lately gets the full check of {@link authenticate}.
+   */
+  async authenticateDeferred(token: string): Promise<Principal | null> {
+    const known = this.known.get(token);
+    if (!known || known.until <= Date.now()) return this.authenticate(token);
+    // The signature again, so that a retired signing key ends its sessions here too.
+    if (!verifyToken(this.keys.ring, 'fcs', token)) {
+      this.known.delete(token);
+      return null;
+    }
+    this.transactions.deferSessionCheck(known.proof);
+    return known.principal;
+  }
+
+  private remember(token: string, principal: Principal, tokenHash: Buffer): void {
+    this.known.delete(token);
+    if (this.known.size >= KNOWN_SESSION_LIMIT) this.known.delete(this.known.keys().next().value!);
+    this.known.set(token, {
+      principal,
+      proof: {
+        sessionId: principal.sessionId,
+        userId: principal.userId,
+        tokenHash,
+        idleMinutes: this.config.sessionIdleMinutes,
+        permissionsVersion: principal.permissionsVersion!,
+      },
+      until: Date.now() + KNOWN_SESSION_MS,
+    });
   }
 
   async revoke(principal: Principal): Promise<void> {

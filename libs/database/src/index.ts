@@ -33,6 +33,7 @@ export {
 } from './tenant-scope';
 export {
   NestedTenantTransactionError,
+  type SessionProof,
   type TenantQueries,
   type TenantStatementOptions,
   TenantTransaction,
