@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Pool } from 'pg';
-import { tablesInLoadOrder } from '@forecourt/backup';
+import { scratchDatabasePrefix, tablesInLoadOrder } from '@forecourt/backup';
 import {
   clusterInfo,
   createEmptyDatabase,
@@ -131,11 +131,14 @@ describe('backup CLI', () => {
       writeFileSync(file, original);
     }
     expect((await cli(['backup:verify'])).code).toBe(0);
-    // Every check dropped its scratch database, the failed one too.
+    // Every check of this backup dropped its scratch database, the failed one too. (Other suites
+    // check backups of their own in the same cluster meanwhile.)
     const admin = new Client({ connectionString: source.adminUrl });
     await admin.connect();
     const { rows } = await admin
-      .query(`select datname from pg_database where datname like 'forecourt\\_verify\\_%'`)
+      .query(`select datname from pg_database where starts_with(datname, $1)`, [
+        scratchDatabasePrefix(backupId),
+      ])
       .finally(() => admin.end());
     expect(rows).toEqual([]);
   });

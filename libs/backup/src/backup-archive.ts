@@ -2,13 +2,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, pipeline as pipelineCallback, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { type KeyWrapper, masterKeyring, openingStream, sealingStream } from '@forecourt/crypto';
-import { parallelGzip } from './parallel-gzip';
+import { compressInBlocks, decompressing } from './block-compression';
 
 /**
- * The backup file: a sequence of frames — `type(1) | length(4, big-endian) | payload` — gzip
- * compressed, then sealed with the STREAM construction (64 KiB AES-256-GCM chunks) under a fresh
+ * The backup file: a sequence of frames — `type(1) | length(4, big-endian) | payload` — compressed
+ * in 1 MiB brotli blocks (`block-compression.ts`; files written before it are gzip, and read too), then sealed with the STREAM construction (64 KiB AES-256-GCM chunks) under a fresh
  * per-backup key wrapped by the master key and bound to the backup's id. The frames:
  *
  * - `H` the header (JSON): format, backup id, schema version, time;
@@ -80,10 +79,10 @@ export function copyRows(bytes: Buffer): number {
 /**
  * Writes one backup into `out`. Call {@link table} for each table in turn, then {@link finish}.
  */
-/** Compression: level 1 packs COPY text about as tightly as 6 here, at twice the speed. */
-const GZIP_LEVEL = 1;
+/** Brotli quality 1: COPY text to about a third, several times faster than gzip (docs/performance.md). */
+const COMPRESSION_QUALITY = 1;
 /** Blocks compressed at once: the backup's other work (PostgreSQL, hashing, sealing) needs a core too. */
-const GZIP_PARALLEL = 3;
+const COMPRESSION_PARALLEL = 3;
 
 export class BackupWriter {
   private readonly plain = new PassThrough({ highWaterMark: 4 * MAX_DATA_FRAME });
@@ -97,7 +96,7 @@ export class BackupWriter {
   ) {
     this.done = pipeline(
       this.plain,
-      parallelGzip({ level: GZIP_LEVEL, parallel: GZIP_PARALLEL }),
+      compressInBlocks({ quality: COMPRESSION_QUALITY, parallel: COMPRESSION_PARALLEL }),
       sealingStream(masterKeyring(wrapper), contextOf(header.backupId)),
       out,
     );
@@ -168,7 +167,7 @@ export async function* readBackup(
   wrapper: KeyWrapper,
   backupId: string,
 ): AsyncGenerator<BackupEvent> {
-  const plain = createGunzip();
+  const plain = decompressing();
   // An error anywhere in the chain (a chunk that does not open, a broken input) ends the last
   // stage with it, where the loop below meets it.
   pipelineCallback(input, openingStream(masterKeyring(wrapper), contextOf(backupId)), plain, (error) => {

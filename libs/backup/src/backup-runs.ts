@@ -15,7 +15,7 @@ export interface BackupRunSetup {
   /** The schema version a backup taken now records (the newest migration). */
   schemaVersion: string;
   /** Where a backup is restored to be checked; null: it cannot be checked here. */
-  scratch: (() => Promise<ScratchDatabase>) | null;
+  scratch: ((backupId: string) => Promise<ScratchDatabase>) | null;
   /** Migrates the (empty) database at `databaseUrl` to `version`. */
   migrate: (version: string, databaseUrl: string) => Promise<void>;
   /** How long local backups are kept. */

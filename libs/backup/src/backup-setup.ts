@@ -58,7 +58,10 @@ export function migrationsUpTo(migrations: MigrationClass[], version: string): M
  * each scratch database; with the embedded server its superuser makes one for the schema owner;
  * otherwise nowhere (backups are then not checked, and say so).
  */
-function scratchFor(config: AppConfig, database: OpenDatabase): (() => Promise<ScratchDatabase>) | null {
+function scratchFor(
+  config: AppConfig,
+  database: OpenDatabase,
+): ((backupId: string) => Promise<ScratchDatabase>) | null {
   if (config.backupVerifyDatabaseUrl) return scratchDatabases(config.backupVerifyDatabaseUrl);
   if (database.embedded) {
     const superuser = database.embedded.connectionConfig('postgres');

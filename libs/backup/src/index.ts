@@ -18,7 +18,7 @@ export {
   writeSnapshot,
 } from './snapshot';
 export { type BackupRecord, LocalBackups, type VerifyOutcome } from './local-backups';
-export { type ScratchDatabase, scratchDatabases } from './scratch-database';
+export { type ScratchDatabase, scratchDatabasePrefix, scratchDatabases } from './scratch-database';
 export { type BackupRunSetup, BackupRuns, type RunOutcome, type StartedRun } from './backup-runs';
 export { backupSetup, migrationsUpTo } from './backup-setup';
 export { BackupModule } from './backup.module';

@@ -191,7 +191,7 @@ export class LocalBackups {
    */
   async verify(
     id: string,
-    scratch: () => Promise<ScratchDatabase>,
+    scratch: (backupId: string) => Promise<ScratchDatabase>,
     migrate: (version: string, databaseUrl: string) => Promise<void>,
     {
       fallback,
@@ -200,7 +200,7 @@ export class LocalBackups {
   ): Promise<VerifyOutcome> {
     const started = Date.now();
     let outcome: VerifyOutcome;
-    const database = await scratch();
+    const database = await scratch(id);
     try {
       const report = await this.restore(id, database.url, (version) => migrate(version, database.url), {
         fallback,

@@ -10,14 +10,16 @@ export interface ScratchDatabase {
 
 /**
  * Makes scratch databases through `adminUrl` — a role that may create databases — each owned by
- * `owner` (a role and a URL of it) or, without one, by the admin role itself.
+ * `owner` (a role and a URL of it) or, without one, by the admin role itself. A scratch database
+ * is named after the backup it checks (`forecourt_verify_<backup id, hex>_<random>`), so one left
+ * behind by a crash says whose it was.
  */
 export function scratchDatabases(
   adminUrl: string,
   owner?: { role: string; url: string },
-): () => Promise<ScratchDatabase> {
-  return async () => {
-    const name = `forecourt_verify_${randomBytes(6).toString('hex')}`;
+): (backupId: string) => Promise<ScratchDatabase> {
+  return async (backupId) => {
+    const name = `${scratchDatabasePrefix(backupId)}${randomBytes(6).toString('hex')}`;
     await withClient({ connectionString: adminUrl }, (admin) =>
       admin.query(`create database ${name}${owner ? ` owner "${owner.role.replace(/"/g, '""')}"` : ''}`),
     );
@@ -32,4 +34,10 @@ export function scratchDatabases(
       },
     };
   };
+}
+
+/** How the scratch databases that check backup `backupId` are named, up to their random part. */
+export function scratchDatabasePrefix(backupId: string): string {
+  const hex = backupId.toLowerCase().replace(/[^0-9a-f]/g, '');
+  return `forecourt_verify_${hex}_`;
 }
