@@ -111,7 +111,7 @@ beforeAll(async () => {
     await client.query(
       `insert into customers (tenant_id, id, store_id, name, notes)
        select $1, gen_random_uuid(), $2, 'Customer ' || g, md5(random()::text) || md5(random()::text)
-       from generate_series(1, 16000) g`,
+       from generate_series(1, 24000) g`,
       [a.id, a.storeIds[0]],
     );
   });
