@@ -10,6 +10,7 @@ import {
   clusterInfo,
   createEmptyDatabase,
   createTestDatabase,
+  removeTenant,
   seedTenant,
   restorableContents,
   type TestDatabase,
@@ -24,6 +25,7 @@ let source: TestDatabase;
 let dataDir: string;
 const masterKey = randomBytes(32).toString('base64');
 let tenantA: string;
+let tenantB: string;
 
 /** What an operator's shell holds: this deployment's data directory, key and databases. */
 function cliEnv(): NodeJS.ProcessEnv {
@@ -62,7 +64,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'forecourt-backup-cli-'));
   const runtime = new Pool({ connectionString: source.runtimeUrl, max: 1 });
   tenantA = (await seedTenant(runtime, 'cli-a')).id;
-  await seedTenant(runtime, 'cli-b');
+  tenantB = (await seedTenant(runtime, 'cli-b')).id;
   await runtime.end();
 });
 
@@ -205,5 +207,48 @@ describe('backup CLI', () => {
     } finally {
       await target.drop();
     }
+  });
+
+  it('backup:restore --into-live brings one removed tenant back into the live database, only when --confirm repeats its id', async () => {
+    await removeTenant(source, tenantA);
+    const storesOf = async (tenant: string) => {
+      const admin = new Client({ connectionString: source.adminUrl });
+      await admin.connect();
+      const { rows } = await admin
+        .query<{ n: number }>(`select count(*)::int as n from stores where tenant_id = $1`, [tenant])
+        .finally(() => admin.end());
+      return rows[0]!.n;
+    };
+    const intoLive = ['backup:restore', '--id', backupId, '--tenant', tenantA, '--into-live'];
+
+    const unconfirmed = await cli(intoLive);
+    expect(unconfirmed.code).not.toBe(0);
+    expect(unconfirmed.stderr.trim().split('\n')).toEqual([
+      'refusing to restore into the live database without --confirm <tenant id> (the tenant id again)',
+    ]);
+    const mistyped = await cli([...intoLive, '--confirm', tenantB]);
+    expect(mistyped.code).not.toBe(0);
+    expect(mistyped.stderr.trim().split('\n')).toEqual([
+      'the confirmation does not repeat the tenant id: nothing was restored',
+    ]);
+    const elsewhere = await cli([...intoLive, '--confirm', tenantA, '--database-url', source.ownerUrl]);
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toMatch(/takes no --database-url/);
+    expect(await storesOf(tenantA)).toBe(0);
+
+    const restore = await cli([...intoLive, '--confirm', tenantA.toUpperCase()]);
+    expect(restore).toMatchObject({ code: 0 });
+    expect(restore.stdout).toMatch(
+      new RegExp(
+        `^restored tenant ${tenantA} into the live database: \\d+ rows of \\d+ tables, 2 people added, 0 kept as they were; checked$`,
+        'm',
+      ),
+    );
+    expect(await storesOf(tenantA)).toBe(2);
+    expect(await storesOf(tenantB)).toBe(2);
+
+    const again = await cli([...intoLive, '--confirm', tenantA]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/still has rows in the live database \(table tenants\)/);
   });
 });

@@ -33,4 +33,10 @@ export {
   TestIdp,
   type TestIdpResponseOptions,
 } from './saml-idp';
-export { restorableContents, tableContents } from './table-contents';
+export {
+  AUDIT_TRAIL_TABLES,
+  removeTenant,
+  restorableContents,
+  tableContents,
+  tenantContents,
+} from './table-contents';

@@ -13,6 +13,7 @@ import {
   seedTenant,
   seedUser,
   tableContents,
+  tenantContents,
   type TestDatabase,
 } from '@forecourt/test-harness';
 import { MIGRATIONS } from '../../migrations';
@@ -270,31 +271,6 @@ describe('backup and restore', () => {
     }
   });
 });
-
-/** Per table of `db` with a `tenant_id`: count and md5 of the rows of `tenantId` (all rows: `null`). */
-async function tenantContents(db: TestDatabase, tenantId: string | null): Promise<Record<string, string>> {
-  const admin = new Client({ connectionString: db.adminUrl });
-  await admin.connect();
-  try {
-    const { rows: tables } = await admin.query<{ name: string }>(
-      `select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
-        where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and a.attname = 'tenant_id'
-        order by 1`,
-    );
-    const contents: Record<string, string> = {};
-    for (const { name } of tables) {
-      const { rows } = await admin.query<{ n: string; digest: string | null }>(
-        `select count(*) as n, md5(string_agg(t::text, E'\\n' order by t::text)) as digest from "${name}" t
-          where $1::uuid is null or t.tenant_id = $1::uuid`,
-        [tenantId],
-      );
-      contents[name] = `${rows[0]!.n}:${rows[0]!.digest ?? ''}`;
-    }
-    return contents;
-  } finally {
-    await admin.end();
-  }
-}
 
 describe('one tenant', () => {
   const backupId = '01a23100-0000-7000-8000-000000000006';

@@ -124,30 +124,57 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   /**
    * Restores a backup into an existing, empty database whose owner the URL names: the schema is
    * migrated to the backup's version, then every row loaded and checked in one transaction. With
-   * `--tenant`, only that tenant's rows (and the people they name).
+   * `--tenant`, only that tenant's rows (and the people they name). With `--tenant <id>
+   * --into-live --confirm <id>` instead of `--database-url`, that tenant back into this
+   * deployment's own database, for a tenant wholly absent from it (docs/backup.md).
    */
   async 'backup:restore'(args) {
     const { values } = parseArgs({
       args,
-      options: { id: { type: 'string' }, 'database-url': { type: 'string' }, tenant: { type: 'string' } },
+      options: {
+        id: { type: 'string' },
+        'database-url': { type: 'string' },
+        tenant: { type: 'string' },
+        'into-live': { type: 'boolean' },
+        confirm: { type: 'string' },
+      },
       strict: true,
     });
-    if (
-      !values.id ||
-      !isUuid(values.id) ||
-      !values['database-url'] ||
-      (values.tenant !== undefined && !isUuid(values.tenant))
-    ) {
-      throw new Error(
-        'usage: backup:restore --id <backup id> --database-url <postgres url of an empty database> [--tenant <tenant id>]',
-      );
-    }
-    const targetUrl = values['database-url'];
+    const id = values.id;
+    if (!id || !isUuid(id) || (values.tenant !== undefined && !isUuid(values.tenant)))
+      throw new Error(RESTORE_USAGE);
     const tenantId = values.tenant?.toLowerCase();
+    if (values['into-live']) {
+      if (values['database-url'] !== undefined)
+        throw new Error(
+          "--into-live restores into this deployment's own database: it takes no --database-url",
+        );
+      if (!tenantId) throw new Error('--into-live restores one tenant: name it with --tenant <tenant id>');
+      if (values.confirm === undefined)
+        throw new Error(
+          'refusing to restore into the live database without --confirm <tenant id> (the tenant id again)',
+        );
+      await withBackups(async (setup) => {
+        const shown = stderrProgress();
+        const report = await new BackupRuns(setup, shown.progress)
+          .restoreTenantIntoLive(id, { tenantId, confirmTenantId: values.confirm })
+          .finally(shown.finish);
+        const { users: added = 0, ...others } = report.rows;
+        const rows = Object.values(others).reduce((sum, count) => sum + count, 0);
+        process.stdout.write(
+          `restored tenant ${tenantId} into the live database: ${rows} rows of ${Object.keys(others).length} tables, ` +
+            `${added} people added, ${report.peopleKept} kept as they were; checked\n`,
+        );
+      });
+      return;
+    }
+    if (values.confirm !== undefined) throw new Error('--confirm goes with --into-live');
+    const targetUrl = values['database-url'];
+    if (!targetUrl) throw new Error(RESTORE_USAGE);
     await withBackups(async (setup) => {
       const shown = stderrProgress();
       const report = await new BackupRuns(setup, shown.progress)
-        .restore(values.id!, targetUrl, { tenantId })
+        .restore(id, targetUrl, { tenantId })
         .finally(shown.finish);
       if (tenantId) {
         process.stdout.write(
@@ -160,6 +187,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
     });
   },
 };
+
+const RESTORE_USAGE =
+  'usage: backup:restore --id <backup id> --database-url <postgres url of an empty database> [--tenant <tenant id>]' +
+  ' | backup:restore --id <backup id> --tenant <tenant id> --into-live --confirm <tenant id>';
 
 /** Runs `work` with the backups of this deployment (its database and DATA_DIR). */
 async function withBackups(work: (setup: BackupRunSetup) => Promise<void>): Promise<void> {

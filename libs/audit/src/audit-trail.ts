@@ -7,6 +7,28 @@ import { INSERT_EVENTS } from './audit-rows';
 
 const APPEND_PERSON_EVENT = 'select app.append_person_audit_event($1, $2)';
 
+/** Runs parameterised SQL in the caller's transaction: a tenant transaction, or a connection of its own. */
+export type RunSql = (sql: string, params: unknown[]) => Promise<unknown>;
+
+/**
+ * Appends one event to each of `chains` (null: the platform's) through `run`, in the caller's
+ * transaction, so it commits or rolls back with the change it describes. Every copy has the same
+ * event id, as the copies of a person event do. Inserted unsealed, for the sealer. Besides
+ * {@link AuditTrail.append}, an operator command on the schema owner's own connection writes its
+ * events this way (the owner may insert into any chain: the `audit_person_events` policy).
+ */
+export async function appendToChains(
+  run: RunSql,
+  chains: readonly (string | null)[],
+  ctx: RequestContext | null,
+  entry: AuditEntry,
+): Promise<void> {
+  const id = newId();
+  const at = new Date();
+  const events = chains.map((chain) => auditEvent(chain ?? PLATFORM_CHAIN, id, ctx, entry, at));
+  await run(INSERT_EVENTS, [JSON.stringify(events)]);
+}
+
 /**
  * The one way events enter the trail. Writes append inside their own transaction (the event
  * commits or rolls back with the change); reads and denials are recorded durably before the
@@ -21,8 +43,7 @@ export class AuditTrail {
 
   /** Appends to the chain of `tx`'s tenant (the platform chain when it acts for none), in `tx`. */
   async append(tx: TenantWork, ctx: RequestContext | null, entry: AuditEntry): Promise<void> {
-    const event = auditEvent(tx.scope.tenantId ?? PLATFORM_CHAIN, newId(), ctx, entry);
-    await tx.query(INSERT_EVENTS, [JSON.stringify([event])]);
+    await appendToChains((sql, params) => tx.query(sql, params), [tx.scope.tenantId], ctx, entry);
   }
 
   /**

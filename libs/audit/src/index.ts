@@ -12,7 +12,7 @@ export { type AuditFilter, AuditLog } from './audit-log';
 export { AuditModule } from './audit.module';
 export { AuditSealer } from './audit-sealer';
 export { AuditSigningKey, type PublishedKey } from './audit-signing-key';
-export { AuditTrail } from './audit-trail';
+export { appendToChains, AuditTrail, type RunSql } from './audit-trail';
 export { type Checkpoint } from './checkpoint-note';
 export { type VerifyReport } from './chain-verifier';
 export { type ExportVerification, verifierKeys, verifyExport } from './export-verifier';

@@ -120,6 +120,23 @@ export class BackupRuns {
     });
   }
 
+  /**
+   * Restores tenant `tenantId` of backup `id` (from either copy) back into this deployment's own
+   * database, for a tenant wholly absent from it; refused unless `confirmTenantId` repeats the
+   * tenant id (see `restoreTenantIntoLive`).
+   */
+  restoreTenantIntoLive(
+    id: string,
+    { tenantId, confirmTenantId }: { tenantId: string; confirmTenantId: string | undefined },
+  ) {
+    return this.setup.local.restoreTenantIntoLive(id, {
+      fallback: this.offsiteCopy,
+      tenantId,
+      confirmTenantId,
+      onProgress: this.progress('restore'),
+    });
+  }
+
   /** The restore test of backup `id` (from either copy), recorded; null when it cannot run here. */
   async verify(id: string): Promise<VerifyOutcome | null> {
     const { local, scratch, migrate } = this.setup;

@@ -18,6 +18,8 @@ export {
   writeSnapshot,
 } from './snapshot';
 export { type BackupRecord, LocalBackups, type VerifyOutcome } from './local-backups';
+export { restoreTenantIntoLive, type TenantRestoreReport } from './live-tenant-restore';
+export { BackupError, BackupErrorCode } from './backup-error';
 export { type ScratchDatabase, scratchDatabasePrefix, scratchDatabases } from './scratch-database';
 export { type BackupRunSetup, BackupRuns, type RunOutcome, type StartedRun } from './backup-runs';
 export { backupSetup, migrationsUpTo } from './backup-setup';

@@ -7,6 +7,7 @@ import { type KeyWrapper, measuringStream } from '@forecourt/crypto';
 import { isoTimestampSql, withClient } from '@forecourt/database';
 import { BACKUP_FORMAT, BackupWriter } from './backup-archive';
 import type { OnProgress } from './backup-progress';
+import { restoreTenantIntoLive, type TenantRestoreReport } from './live-tenant-restore';
 import type { ScratchDatabase } from './scratch-database';
 import { type MigrateTo, type RestoreReport, restoreSnapshot, writeSnapshot } from './snapshot';
 
@@ -245,7 +246,7 @@ export class LocalBackups {
     targetUrl: string,
     migrate: MigrateTo,
     {
-      fallback = () => Promise.resolve(null),
+      fallback,
       tenantId,
       onProgress,
     }: {
@@ -254,12 +255,46 @@ export class LocalBackups {
       onProgress?: OnProgress;
     } = {},
   ): Promise<RestoreReport> {
-    const file = fileOf(this.dir, id);
-    const source = existsSync(file) ? createReadStream(file) : await fallback(id);
-    if (!source) throw new Error(`backup ${id} has no copy here: no local file and no off-site copy`);
+    const source = await this.sourceOf(id, fallback);
     return withClient({ connectionString: targetUrl }, (client) =>
       restoreSnapshot(client, source, this.wrapper, id, migrate, { tenantId, onProgress }),
     );
+  }
+
+  /**
+   * Restores tenant `tenantId` of backup `id` back into the database these backups are taken of
+   * (as its schema owner), for a tenant wholly absent from it, behind `confirmTenantId` (see
+   * `restoreTenantIntoLive`); from either copy, like {@link restore}.
+   */
+  async restoreTenantIntoLive(
+    id: string,
+    {
+      fallback,
+      tenantId,
+      confirmTenantId,
+      onProgress,
+    }: {
+      fallback?: (id: string) => Promise<Readable | null>;
+      tenantId: string;
+      confirmTenantId: string | undefined;
+      onProgress?: OnProgress;
+    },
+  ): Promise<TenantRestoreReport> {
+    const source = await this.sourceOf(id, fallback);
+    return this.asOwner((client) =>
+      restoreTenantIntoLive(client, source, this.wrapper, id, { tenantId, confirmTenantId, onProgress }),
+    );
+  }
+
+  /** Backup `id`'s bytes: its local file, or `fallback`'s copy when that is gone. */
+  private async sourceOf(
+    id: string,
+    fallback: (id: string) => Promise<Readable | null> = () => Promise.resolve(null),
+  ): Promise<Readable> {
+    const file = fileOf(this.dir, id);
+    const source = existsSync(file) ? createReadStream(file) : await fallback(id);
+    if (!source) throw new Error(`backup ${id} has no copy here: no local file and no off-site copy`);
+    return source;
   }
 
   /** The local file of backup `id` (it may have been removed by retention). */

@@ -5,6 +5,7 @@ import type { ClientBase } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { KeyWrapper } from '@forecourt/crypto';
 import {
+  type BackupEvent,
   type BackupHeader,
   BackupIntegrityError,
   type BackupManifest,
@@ -12,12 +13,13 @@ import {
   copyRows,
   readBackup,
 } from './backup-archive';
+import { BackupError, BackupErrorCode } from './backup-error';
 import { counted, type OnProgress } from './backup-progress';
 
 /** The migrations' bookkeeping table: a restore rebuilds it by migrating, it is not copied. */
 const NOT_COPIED = new Set(['schema_migrations']);
 
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * The tables of the public schema in foreign-key order (a table after every table it
@@ -120,50 +122,101 @@ export async function restoreSnapshot(
   { tenantId, onProgress }: { tenantId?: string; onProgress?: OnProgress } = {},
 ): Promise<RestoreReport> {
   const events = readBackup(input, wrapper, backupId);
-  const first = await events.next();
-  if (first.done || first.value.kind !== 'header') throw new BackupIntegrityError('the backup has no header');
-  const header = first.value.header;
+  const header = await readHeader(events);
   await migrate(header.schemaVersion);
   const tables = await tablesInLoadOrder(client);
-  let bytes = 0;
-  let table = '';
 
   await client.query('begin');
-  let load: TableLoad | null = null;
-  const loaded = new Map<string, number>();
   try {
     await emptyForLoad(client, tables);
+    const { manifest, loaded } = await loadTables(events, {
+      tablesTotal: tables.length,
+      open: async (table, columns) => {
+        const rows = tenantId ? tenantRows(tenantId, table, columns) : null;
+        return rows === 'none' ? skippedLoad() : startLoad(client, table, columns, rows);
+      },
+      onLoaded: tenantId ? requireTenant(tenantId, backupId) : undefined,
+      onProgress,
+    });
+    await continueSequences(client, tables);
+    if (tenantId) {
+      await withTableOpen(client, 'users', () => dropUnreferencedUsers(client, quoted));
+      await assertRowsLoaded(client, loaded, () => null);
+    } else {
+      await assertMatches(client, manifest);
+    }
+    await client.query('commit');
+    return { header, manifest };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The header, the first thing a backup holds (the first chunk authenticates it). */
+export async function readHeader(events: AsyncGenerator<BackupEvent>): Promise<BackupHeader> {
+  const first = await events.next();
+  if (first.done || first.value.kind !== 'header') throw new BackupIntegrityError('the backup has no header');
+  return first.value.header;
+}
+
+/** What one table took of a backup: its rows, and for a selection of them, the set they form. */
+export interface LoadedRows {
+  rows: number;
+  /**
+   * The rows kept, as a set (a single-tenant restore; empty for a table it leaves out); null when
+   * every row was loaded as it came (a whole backup, checked against the manifest instead).
+   */
+  set: RowSet | null;
+}
+
+/** How {@link loadTables} loads a backup's tables. */
+export interface TableLoading {
+  tablesTotal: number;
+  /** Where the rows of `table` go (`columns`: the backup's, in its order). */
+  open: (table: string, columns: readonly string[]) => Promise<TableLoad>;
+  /** Called as each table ends; may throw to stop the restore. */
+  onLoaded?: (table: string, loaded: LoadedRows) => void;
+  onProgress?: OnProgress;
+}
+
+/**
+ * Feeds every table of the backup (after its header) into the loads `open` makes, to the end of
+ * the stream; resolves with the manifest and what each table took, once the whole backup has
+ * authenticated. A load still open when anything fails is abandoned (CopyFail) before the error
+ * reaches the caller, who can then roll back.
+ */
+export async function loadTables(
+  events: AsyncGenerator<BackupEvent>,
+  { tablesTotal, open, onLoaded, onProgress }: TableLoading,
+): Promise<{ manifest: BackupManifest; loaded: Map<string, LoadedRows> }> {
+  let load: TableLoad | null = null;
+  let table = '';
+  let bytes = 0;
+  const loaded = new Map<string, LoadedRows>();
+  const report = (tableDone: boolean) =>
+    onProgress?.({ table, tablesDone: loaded.size, tablesTotal, bytes, tableDone });
+  try {
     let manifest: BackupManifest | null = null;
     for await (const event of events) {
       switch (event.kind) {
-        case 'table': {
-          const rows = tenantId ? tenantRows(tenantId, event.name, event.columns) : null;
-          load = rows === 'none' ? skippedLoad() : await startLoad(client, event.name, event.columns, rows);
+        case 'table':
+          load = await open(event.name, event.columns);
           table = event.name;
           break;
-        }
         case 'data':
           await load!.write(event.bytes);
           bytes += event.bytes.length;
-          onProgress?.({
-            table,
-            tablesDone: loaded.size,
-            tablesTotal: tables.length,
-            bytes,
-            tableDone: false,
-          });
+          report(false);
           break;
-        case 'table-end':
-          loaded.set(event.digest.name, await load!.end());
+        case 'table-end': {
+          const rows = await load!.end();
           load = null;
-          onProgress?.({
-            table,
-            tablesDone: loaded.size,
-            tablesTotal: tables.length,
-            bytes,
-            tableDone: true,
-          });
+          loaded.set(event.digest.name, rows);
+          onLoaded?.(event.digest.name, rows);
+          report(true);
           break;
+        }
         case 'manifest':
           manifest = event.manifest;
           break;
@@ -172,21 +225,26 @@ export async function restoreSnapshot(
       }
     }
     if (!manifest) throw new BackupIntegrityError('the backup ends without its manifest');
-    await resetSequences(client);
-    if (tenantId) {
-      await dropUnreferencedUsers(client);
-      await assertLoaded(client, loaded);
-    } else {
-      await assertMatches(client, manifest);
-    }
-    await client.query('commit');
-    return { header, manifest };
+    return { manifest, loaded };
   } catch (error) {
     // A COPY still open is abandoned first (CopyFail), or the connection could not roll back.
     await load?.abort(error as Error);
-    await client.query('rollback').catch(() => undefined);
     throw error;
   }
+}
+
+/** Refuses, as soon as `tenants` has been read, a backup that does not hold tenant `tenantId`. */
+export function requireTenant(
+  tenantId: string,
+  backupId: string,
+): (table: string, loaded: LoadedRows) => void {
+  return (table, loaded) => {
+    if (table === 'tenants' && loaded.rows === 0)
+      throw new BackupError(
+        BackupErrorCode.TenantNotInBackup,
+        `tenant ${tenantId} is not in backup ${backupId}`,
+      );
+  };
 }
 
 /**
@@ -218,23 +276,27 @@ async function emptyForLoad(client: ClientBase, tables: readonly string[]): Prom
 }
 
 /** One table being loaded with `COPY … FROM STDIN`. */
-interface TableLoad {
+export interface TableLoad {
   write(bytes: Buffer): Promise<void>;
-  /** Ends the load; resolves with the rows loaded. */
-  end(): Promise<number>;
+  /** Ends the load; resolves with what it loaded. */
+  end(): Promise<LoadedRows>;
   abort(error: Error): Promise<void>;
 }
 
 /** A table a single-tenant restore leaves out: its data is read (and authenticated) and dropped. */
-function skippedLoad(): TableLoad {
-  return { write: async () => {}, end: () => Promise.resolve(0), abort: async () => {} };
+export function skippedLoad(): TableLoad {
+  return {
+    write: async () => {},
+    end: () => Promise.resolve({ rows: 0, set: new RowSet() }),
+    abort: async () => {},
+  };
 }
 
 /**
  * What a single-tenant restore keeps of one row of COPY text (its line, without the newline):
  * the line to load, possibly changed, or null to leave it out.
  */
-type RowSelection = (line: string) => string | null;
+export type RowSelection = (line: string) => string | null;
 
 /** Global tables a single-tenant restore leaves out: sessions, platform keys, rate limits, … */
 const TENANT_RESTORE_GLOBALS = new Set(['tenants', 'users']);
@@ -245,7 +307,11 @@ const TENANT_RESTORE_GLOBALS = new Set(['tenants', 'users']);
  * before the end ({@link dropUnreferencedUsers}). A person's binding to another tenant's SSO
  * (`sso_tenant_id`) is that tenant's, and is left empty. Other global tables: nothing.
  */
-function tenantRows(tenantId: string, table: string, columns: readonly string[]): RowSelection | 'none' {
+export function tenantRows(
+  tenantId: string,
+  table: string,
+  columns: readonly string[],
+): RowSelection | 'none' {
   const tenantColumn = columns.indexOf('tenant_id');
   if (tenantColumn >= 0) return (line) => (line.split('\t')[tenantColumn] === tenantId ? line : null);
   if (!TENANT_RESTORE_GLOBALS.has(table)) return 'none';
@@ -265,8 +331,13 @@ function tenantRows(tenantId: string, table: string, columns: readonly string[])
 /**
  * Removes the people no restored row references (through any foreign key to `users`): a
  * single-tenant restore loads every person first, since people load before the rows naming them.
+ * `relationOf` names where each table's restored rows are (null: the table took none), people
+ * included.
  */
-async function dropUnreferencedUsers(client: ClientBase): Promise<void> {
+export async function dropUnreferencedUsers(
+  client: ClientBase,
+  relationOf: (table: string) => string | null,
+): Promise<void> {
   const { rows } = await client.query<{ table: string; pairs: [string, string][] }>(`
     select c.relname as table,
       array(select array[a.attname, r.attname]::text[]
@@ -275,56 +346,127 @@ async function dropUnreferencedUsers(client: ClientBase): Promise<void> {
               join pg_attribute r on r.attrelid = k.confrelid and r.attnum = p.referenced) as pairs
     from pg_constraint k join pg_class c on c.oid = k.conrelid
     where k.contype = 'f' and k.confrelid = 'users'::regclass and k.conrelid <> k.confrelid`);
-  const referenced = rows.map(
-    ({ table, pairs }) =>
-      `exists (select 1 from ${quoted(table)} t where ${pairs
-        .map(([column, target]) => `t.${quoted(column)} = u.${quoted(target)}`)
-        .join(' and ')})`,
-  );
-  await client.query('alter table users no force row level security');
-  await client.query('alter table users disable trigger user');
-  await client.query(`delete from users u where not (${referenced.join(' or ') || 'false'})`);
-  await client.query('alter table users enable trigger user');
-  await client.query('alter table users force row level security');
+  const referenced = rows.flatMap(({ table, pairs }) => {
+    const relation = relationOf(table);
+    if (!relation) return [];
+    const match = pairs.map(([column, target]) => `t.${quoted(column)} = u.${quoted(target)}`).join(' and ');
+    return [`exists (select 1 from ${relation} t where ${match})`];
+  });
+  const users = relationOf('users');
+  if (!users) return;
+  await client.query(`delete from ${users} u where not (${referenced.join(' or ') || 'false'})`);
 }
 
-/** Each table holds exactly the rows the restore loaded into it (people: after those dropped). */
-async function assertLoaded(client: ClientBase, loaded: Map<string, number>): Promise<void> {
-  for (const [table, rows] of loaded) {
-    if (table === 'users') continue;
-    const { rows: counted } = await client.query<{ n: string }>(`select count(*) as n from ${quoted(table)}`);
-    if (Number(counted[0]!.n) !== rows)
+/**
+ * Runs `work` on `table` with its row-level security and its own triggers set aside (the owner
+ * may; both come back before the transaction ends).
+ */
+async function withTableOpen(client: ClientBase, table: string, work: () => Promise<void>): Promise<void> {
+  await client.query(`alter table ${quoted(table)} no force row level security`);
+  await client.query(`alter table ${quoted(table)} disable trigger user`);
+  await work();
+  await client.query(`alter table ${quoted(table)} enable trigger user`);
+  await client.query(`alter table ${quoted(table)} force row level security`);
+}
+
+/**
+ * Each of the `loaded` tables holds exactly the rows selected for it, read back from the database
+ * as a set — all its rows, or those `where` names (SQL; null: all) — but `users`, where a restore
+ * drops or keeps people after the load. A table loaded whole is left to the manifest's check.
+ */
+export async function assertRowsLoaded(
+  client: ClientBase,
+  loaded: Iterable<[string, LoadedRows]>,
+  where: (table: string) => string | null,
+): Promise<void> {
+  for (const [table, expected] of loaded) {
+    if (table === 'users' || !expected.set) continue;
+    const found = await readBackRows(client, table, where(table));
+    if (found.rows !== expected.rows || found.digest !== expected.set.digest)
       throw new BackupIntegrityError(
-        `table ${table}: ${counted[0]!.n} rows restored where ${rows} were loaded`,
+        `table ${table}: read back ${found.rows} rows (set digest ${found.digest.slice(0, 12)}…) ` +
+          `where ${expected.rows} were loaded (set digest ${expected.set.digest.slice(0, 12)}…)`,
       );
   }
 }
 
+const DIGEST_MASK = (1n << 256n) - 1n;
+
 /**
- * Opens `COPY … FROM STDIN` into `table` with its row-level security and its own triggers set
- * aside for the load (the owner may; both come back before the transaction ends): the rows were
- * checked when they were first written, and an append-only trigger would refuse a sealed audit
- * event.
+ * Rows of COPY text as a set, whatever order they come in: their count and the sum of every
+ * row's SHA-256, modulo 2^256. A single-tenant restore reads its rows back from tables that may
+ * hold other rows too (the live database), which return them in another order than they were
+ * loaded; a hash of the stream in order could not be compared.
  */
-async function startLoad(
+export class RowSet {
+  private count = 0;
+  private sum = 0n;
+
+  /** One row: its line, without the newline. */
+  add(line: string | Buffer): void {
+    this.count += 1;
+    this.sum = (this.sum + BigInt(`0x${createHash('sha256').update(line).digest('hex')}`)) & DIGEST_MASK;
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  get digest(): string {
+    return this.sum.toString(16).padStart(64, '0');
+  }
+}
+
+/** The rows of `table` (those `where` names, or all) as {@link RowSet}, read with `COPY`. */
+async function readBackRows(client: ClientBase, table: string, where: string | null): Promise<RowSet> {
+  const columns = (await copiedColumns(client, table)).map(quoted).join(', ');
+  const stream = client.query(
+    copyTo(`copy (select ${columns} from ${quoted(table)}${where ? ` where ${where}` : ''}) to stdout`),
+  );
+  const set = new RowSet();
+  let partial = Buffer.alloc(0);
+  await pipeline(stream, async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      const joined = partial.length > 0 ? Buffer.concat([partial, chunk]) : chunk;
+      let from = 0;
+      for (let at = joined.indexOf(0x0a); at !== -1; at = joined.indexOf(0x0a, from)) {
+        set.add(joined.subarray(from, at));
+        from = at + 1;
+      }
+      partial = Buffer.from(joined.subarray(from));
+    }
+  });
+  if (partial.length > 0) throw new BackupIntegrityError(`table ${table}: read back a row without its end`);
+  return set;
+}
+
+/**
+ * Opens `COPY … FROM STDIN` of `table`'s rows into `into` (the table itself unless named: a
+ * staging table), with its row-level security and its own triggers set aside for the load (the
+ * owner may; both come back before the transaction ends): the rows were checked when they were
+ * first written, and an append-only trigger would refuse a sealed audit event. With `select`,
+ * only the rows it keeps, which the load also gathers as a {@link RowSet} for the read-back.
+ */
+export async function startLoad(
   client: ClientBase,
   table: string,
   columns: readonly string[],
   select: RowSelection | null = null,
+  into: string = quoted(table),
 ): Promise<TableLoad> {
   const { rows } = await client.query<{ forced: boolean }>(
     `select relforcerowsecurity as forced from pg_class where oid = $1::regclass`,
-    [quoted(table)],
+    [into],
   );
   if (!rows[0]) throw new BackupIntegrityError(`table ${table} does not exist in the restored schema`);
   const forced = rows[0].forced;
-  if (forced) await client.query(`alter table ${quoted(table)} no force row level security`);
-  await client.query(`alter table ${quoted(table)} disable trigger user`);
+  if (forced) await client.query(`alter table ${into} no force row level security`);
+  await client.query(`alter table ${into} disable trigger user`);
   const here = await copiedColumns(client, table);
   if (here.join() !== columns.join()) {
     throw new BackupIntegrityError(`table ${table}: the restored schema has other columns than the backup`);
   }
-  const copy = client.query(copyFrom(`copy ${quoted(table)} (${columns.map(quoted).join(', ')}) from stdin`));
+  const copy = client.query(copyFrom(`copy ${into} (${columns.map(quoted).join(', ')}) from stdin`));
   const finished = new Promise<void>((resolve, reject) => {
     copy.once('finish', resolve);
     copy.once('error', (error: Error) =>
@@ -338,6 +480,7 @@ async function startLoad(
     }
   };
   let sent = 0;
+  const set = select ? new RowSet() : null;
   // COPY text is one row per line; pieces may cut a row (or a character), so the selection sees
   // whole lines, cut at newline bytes (never inside a UTF-8 character).
   let partial = Buffer.alloc(0);
@@ -356,6 +499,7 @@ async function startLoad(
         .toString('utf8')
         .split('\n');
       const kept = lines.map(select).filter((line): line is string => line !== null);
+      for (const line of kept) set!.add(line);
       sent += kept.length;
       if (kept.length > 0) await send(Buffer.from(`${kept.join('\n')}\n`, 'utf8'));
     },
@@ -366,10 +510,10 @@ async function startLoad(
       // Statistics for the rows just loaded: the foreign-key checks of the tables loaded after
       // this one are planned on them, and on a table believed empty they would scan it whole for
       // every row they check.
-      await client.query(`analyze ${quoted(table)}`);
-      await client.query(`alter table ${quoted(table)} enable trigger user`);
-      if (forced) await client.query(`alter table ${quoted(table)} force row level security`);
-      return sent;
+      await client.query(`analyze ${into}`);
+      await client.query(`alter table ${into} enable trigger user`);
+      if (forced) await client.query(`alter table ${into} force row level security`);
+      return { rows: sent, set };
     },
     abort: async (error) => {
       copy.destroy(error);
@@ -379,7 +523,7 @@ async function startLoad(
 }
 
 /** The columns a backup carries: every stored one, in order; generated columns are computed again. */
-async function copiedColumns(client: ClientBase, table: string): Promise<string[]> {
+export async function copiedColumns(client: ClientBase, table: string): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
     `select attname as name from pg_attribute
       where attrelid = $1::regclass and attnum > 0 and not attisdropped and attgenerated = ''
@@ -389,16 +533,20 @@ async function copiedColumns(client: ClientBase, table: string): Promise<string[
   return rows.map((row) => row.name);
 }
 
-/** Identity and serial sequences continue after the highest restored value. */
-async function resetSequences(client: ClientBase): Promise<void> {
+/**
+ * Identity and serial sequences of `tables` continue after the highest value they hold, and never
+ * go back: a sequence already past it (rows since deleted) stays where it is.
+ */
+export async function continueSequences(client: ClientBase, tables: readonly string[]): Promise<void> {
   const { rows } = await client.query<{ table: string; column: string; sequence: string }>(`
     select c.relname as table, a.attname as column, pg_get_serial_sequence(quote_ident(c.relname), a.attname) as sequence
     from pg_attribute a join pg_class c on c.oid = a.attrelid
     where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
       and pg_get_serial_sequence(quote_ident(c.relname), a.attname) is not null`);
-  for (const row of rows) {
+  for (const row of rows.filter((candidate) => tables.includes(candidate.table))) {
     await client.query(
-      `select setval($1, coalesce((select max(${quoted(row.column)}) from ${quoted(row.table)}), 0) + 1, false)`,
+      `select setval($1, greatest(coalesce((select max(${quoted(row.column)}) from ${quoted(row.table)}), 0) + 1,
+         nextval($1)), false)`,
       [row.sequence],
     );
   }
