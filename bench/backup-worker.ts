@@ -12,7 +12,7 @@ import { MIGRATIONS } from '../migrations';
  *
  * - `copy`: every table `COPY … TO STDOUT` in one repeatable-read snapshot, the bytes counted and
  *   dropped — the floor a logical backup cannot beat;
- * - `backup`: `LocalBackups.run`, the real path (snapshot, frames, gzip, sealing, the file);
+ * - `backup`: `LocalBackups.run`, the real path (snapshot, frames, brotli blocks, sealing, the file);
  * - `restore`: `LocalBackups.restore` into an empty database (migrations, load, read-back check).
  */
 interface Order {

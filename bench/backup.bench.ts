@@ -188,7 +188,7 @@ async function main(): Promise<void> {
         [
           row('plain COPY of every table, one snapshot, bytes dropped (the floor)', copies, ''),
           row(
-            'backup: snapshot → frames → gzip → AES-256-GCM STREAM → file',
+            'backup: snapshot → frames → brotli blocks → AES-256-GCM STREAM → file',
             backups,
             `file ${mb(fileBytes).toFixed(0)} MB (${((fileBytes / backups[0]!.dataBytes) * 100).toFixed(0)} % of the data)`,
           ),

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { MailModule } from '@forecourt/mail';
 import { AuthAttempts } from './auth-attempts';
 import { AuthController } from './auth.controller';
@@ -9,7 +8,7 @@ import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
 import { PlatformOwners } from './platform-owners';
 import { SsoEnforcement } from './saml/sso-enforcement';
-import { SessionCheckInterceptor } from './session-check.interceptor';
+import { SessionCheckBeforeAnswer } from './session-check-before-answer';
 import { SessionGuard } from './session.guard';
 import { Sessions } from './sessions';
 
@@ -26,7 +25,7 @@ import { Sessions } from './sessions';
     PlatformOwners,
     SessionGuard,
     Sessions,
-    { provide: APP_INTERCEPTOR, useClass: SessionCheckInterceptor },
+    SessionCheckBeforeAnswer,
   ],
   exports: [
     AuthAttempts,

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { type AuthenticatedRequest, PRINCIPAL, SESSION_RECHECK_HEADER } from '@forecourt/core';
+import { type AuthenticatedRequest, PRINCIPAL } from '@forecourt/core';
 import { AuthError, AuthErrorCode } from './auth-error';
 import { CSRF_HEADER, csrfTokenMatches, SESSION_COOKIE } from './browser-session';
+import { SESSION_RECHECK_HEADER } from './session-check-before-answer';
 import { Sessions } from './sessions';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

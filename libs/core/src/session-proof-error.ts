@@ -1,12 +1,5 @@
 import { assertNever, DomainError } from './domain-error';
 
-/**
- * Set by the HTTP pipeline when it serves a read again because its deferred session check found
- * the permissions changed: the second time, the session is checked before anything else. A
- * client that sends it only opts out of the deferred check.
- */
-export const SESSION_RECHECK_HEADER = 'x-forecourt-session-recheck';
-
 export enum SessionProofErrorCode {
   /** The session was revoked, expired, went idle, or its user was deactivated. */
   Ended = 'auth.unauthenticated',
@@ -17,7 +10,7 @@ export enum SessionProofErrorCode {
 /**
  * A session check that the database made as part of a request's first statement failed (see
  * `TenantTransaction.deferSessionCheck`). `Outdated` never reaches a client while the request can
- * be served again from the start with the current permissions; the HTTP pipeline does that.
+ * be served again from the start with the current permissions (`SessionCheckBeforeAnswer`).
  */
 export class SessionProofError extends DomainError<SessionProofErrorCode> {
   constructor(code: SessionProofErrorCode) {

@@ -77,6 +77,8 @@ interface DeferredSessionCheck {
   proven: boolean;
   /** The context statement of the open transaction that carries the check, until it answers. */
   inFlight?: Promise<void>;
+  /** The database's refusal, once a unit met it: the request is answered by it, never checked again. */
+  failure?: SessionProofError;
 }
 
 // Transaction-local settings (set_config(..., true)): they end with the transaction, so a pooled
@@ -111,12 +113,15 @@ function contextStatement(
   };
 }
 
-/** The database's refusal of a deferred session check, as the error the API answers with. */
-function sessionProofFailure(error: unknown): unknown {
-  if (!(error instanceof DatabaseError)) return error;
-  if (error.code === 'FC401') return new SessionProofError(SessionProofErrorCode.Ended);
-  if (error.code === 'FC409') return new SessionProofError(SessionProofErrorCode.Outdated);
-  return error;
+/**
+ * The database's refusal of a deferred session check, as the error the API answers with; kept on
+ * the check, so that the rest of the request meets the same answer without asking again.
+ */
+function sessionProofFailure(error: unknown, check: DeferredSessionCheck | undefined): unknown {
+  if (!(error instanceof DatabaseError) || !check) return error;
+  if (error.code === 'FC401') check.failure = new SessionProofError(SessionProofErrorCode.Ended);
+  else if (error.code === 'FC409') check.failure = new SessionProofError(SessionProofErrorCode.Outdated);
+  return check.failure ?? error;
 }
 
 /**
@@ -152,7 +157,7 @@ export class TenantTransaction {
         if (check) check.proven = true;
       },
       (failure: unknown) => {
-        throw sessionProofFailure(failure);
+        throw sessionProofFailure(failure, check);
       },
     );
     if (check) check.inFlight = contextSet;
@@ -185,7 +190,7 @@ export class TenantTransaction {
       } catch (rollbackError) {
         broken = rollbackError as Error;
       }
-      throw sessionProofFailure(contextFailure ?? error);
+      throw sessionProofFailure(contextFailure ?? error, check);
     } finally {
       markTransactionOpen(runner, false);
       await releaseRunner(runner, broken);
@@ -223,7 +228,7 @@ export class TenantTransaction {
     } catch (error) {
       // A database error leaves the connection idle and clean; anything else may not have.
       if (!(error instanceof DatabaseError)) broken = error as Error;
-      throw sessionProofFailure(error);
+      throw sessionProofFailure(error, check);
     } finally {
       client.release(broken);
     }
@@ -259,6 +264,7 @@ export class TenantTransaction {
   async proveSession(): Promise<void> {
     const check = this.dueSessionCheck(false);
     if (!check) return;
+    if (check.failure) throw check.failure;
     // Inside the transaction that carries the check (a denial recorded mid-way), its answer is the proof.
     if (check.inFlight) await check.inFlight;
     if (check.proven) return;
