@@ -68,69 +68,70 @@ export class Sessions {
 
   /** The principal of a live session, or null (bad signature, retired key, expired, revoked, deactivated). */
   async authenticate(token: string): Promise<Principal | null> {
-    const keyId = token.split('.')[1];
-    if (keyId) await this.keys.ensureKnown(keyId);
-    const parsed = verifyToken(this.keys.ring, 'fcs', token);
-    if (!parsed) return null;
-    this.transactions.deferSessionCheck(null);
-    const tokenHash = sha256(parsed.body);
-    const { rows } = await this.transactions.statement<{
-      id: string;
-      platform_role: PlatformRole | null;
-      permissions_version: string;
-    }>(
-      { tenantId: null, stores: [], userId: parsed.userId },
-      CHECK_SESSION,
-      [parsed.userId, tokenHash, this.config.sessionIdleMinutes],
-      { prepared: true },
-    );
-    const row = rows[0];
-    if (!row) {
-      this.known.delete(token);
-      return null;
-    }
-    const principal: Principal = {
-      userId: parsed.userId,
-      sessionId: row.id,
-      platformRole: row.platform_role,
-      permissionsVersion: row.permissions_version,
-    };
-    this.remember(token, principal, tokenHash);
-    return principal;
+    const parsed = await this.verified(token);
+    return parsed ? this.checkInFull(parsed.userId, sha256(parsed.body)) : null;
   }
 
   /**
    * For a read: the principal this instance last checked for `token`, with the check itself
    * deferred to the request's first statement (`TenantTransaction.deferSessionCheck`), which
    * fails before any row comes back if the session has ended or its permissions changed. A token
-   * not checked here lately gets the full check of {@link authenticate}.
+   * not checked here lately gets the full check of {@link authenticate}. The signature is checked
+   * every time, so a retired signing key ends its sessions here too.
    */
   async authenticateDeferred(token: string): Promise<Principal | null> {
-    const known = this.known.get(token);
-    if (!known || known.until <= Date.now()) return this.authenticate(token);
-    // The signature again, so that a retired signing key ends its sessions here too.
-    if (!verifyToken(this.keys.ring, 'fcs', token)) {
-      this.known.delete(token);
-      return null;
-    }
+    const parsed = await this.verified(token);
+    if (!parsed) return null;
+    const tokenHash = sha256(parsed.body);
+    const known = this.known.get(tokenHash.toString('base64'));
+    if (!known || known.until <= Date.now() || known.principal.userId !== parsed.userId)
+      return this.checkInFull(parsed.userId, tokenHash);
     this.transactions.deferSessionCheck(known.proof);
     return known.principal;
   }
 
-  private remember(token: string, principal: Principal, tokenHash: Buffer): void {
-    this.known.delete(token);
+  private async verified(token: string): Promise<{ userId: string; body: string } | null> {
+    const keyId = token.split('.')[1];
+    if (keyId) await this.keys.ensureKnown(keyId);
+    return verifyToken(this.keys.ring, 'fcs', token);
+  }
+
+  /** The session check as its own statement; remembers what it found (by the token's hash, never the token). */
+  private async checkInFull(userId: string, tokenHash: Buffer): Promise<Principal | null> {
+    this.transactions.deferSessionCheck(null);
+    const key = tokenHash.toString('base64');
+    const { rows } = await this.transactions.statement<{
+      id: string;
+      platform_role: PlatformRole | null;
+      permissions_version: string;
+    }>(
+      { tenantId: null, stores: [], userId },
+      CHECK_SESSION,
+      [userId, tokenHash, this.config.sessionIdleMinutes],
+      { prepared: true },
+    );
+    const row = rows[0];
+    this.known.delete(key);
+    if (!row) return null;
+    const principal: Principal = {
+      userId,
+      sessionId: row.id,
+      platformRole: row.platform_role,
+      permissionsVersion: row.permissions_version,
+    };
     if (this.known.size >= KNOWN_SESSION_LIMIT) this.known.delete(this.known.keys().next().value!);
-    this.known.set(token, {
+    this.known.set(key, {
       principal,
       proof: {
-        sessionId: principal.sessionId,
-        userId: principal.userId,
+        sessionId: row.id,
+        userId,
         tokenHash,
         idleMinutes: this.config.sessionIdleMinutes,
-        permissionsVersion: principal.permissionsVersion!,
+        permissionsVersion: row.permissions_version,
       },
       until: Date.now() + KNOWN_SESSION_MS,
     });
+    return principal;
   }
 
   async revoke(principal: Principal): Promise<void> {
