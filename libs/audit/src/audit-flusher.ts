@@ -141,7 +141,7 @@ export class AuditFlusher implements BeforeApplicationShutdown {
         last?.seq,
         last?.hash,
       ],
-      { prepared: true, detached: true },
+      { prepared: true },
     );
     const found = rows[0]!;
     if (found.sealed) return;

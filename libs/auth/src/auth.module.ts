@@ -8,7 +8,6 @@ import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
 import { PlatformOwners } from './platform-owners';
 import { SsoEnforcement } from './saml/sso-enforcement';
-import { SessionCheckBeforeAnswer } from './session-check-before-answer';
 import { SessionGuard } from './session.guard';
 import { Sessions } from './sessions';
 
@@ -25,7 +24,6 @@ import { Sessions } from './sessions';
     PlatformOwners,
     SessionGuard,
     Sessions,
-    SessionCheckBeforeAnswer,
   ],
   exports: [
     AuthAttempts,

@@ -15,7 +15,6 @@ export {
   requestIdFrom,
   type TenantAccess,
 } from './request-context';
-export { SessionProofError, SessionProofErrorCode } from './session-proof-error';
 export { ValidationFailedException, toProblem } from './to-problem';
 export { createValidationPipe } from './validation';
 export { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type Page, pageOf } from './pagination';

@@ -33,7 +33,6 @@ export {
 } from './tenant-scope';
 export {
   NestedTenantTransactionError,
-  type SessionProof,
   type TenantQueries,
   type TenantStatementOptions,
   TenantTransaction,
