@@ -13,6 +13,7 @@ import { Backups1795560000000 } from './1795560000000-backups';
 import { AuditSealedAppend1795570000000 } from './1795570000000-audit-sealed-append';
 import { BackupRuns1795580000000 } from './1795580000000-backup-runs';
 import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
+import { Billing1795600000000 } from './1795600000000-billing';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   AuditSealedAppend1795570000000,
   BackupRuns1795580000000,
   BackupOffsite1795590000000,
+  Billing1795600000000,
 ];

@@ -1,9 +1,11 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'pg';
 import { PlatformOwners } from '@forecourt/auth';
 import { declaredPermission } from '@forecourt/authz';
 import {
@@ -173,6 +175,15 @@ const CASES: Case[] = [
     request: () => ({ method: 'GET', url: '/v1/platform/backups' }),
     // platform_support reads the status fields only (test/e2e/backup-api.e2e-spec.ts).
     expected: { ...OWNER_ONLY, platform_support: 200 },
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/billing/subscription',
+    request: async (_f, tenant) => {
+      await withSubscription(tenant);
+      return { method: 'GET', url: `/v1/tenants/${tenant}/billing/subscription` };
+    },
+    // Billing control is the dealer admin's; platform staff see it only through their own routes.
+    expected: ADMIN_ONLY,
   },
   {
     route: 'POST /v1/tenants/:tenantId/stores',
@@ -749,6 +760,20 @@ async function mediumIn(f: Fixture, store = f.storeIn): Promise<{ vehicleId: str
 
 let api: TestApi;
 let client: SignInClient;
+
+/** A subscription for `tenant`, as the provider's events would have left it (once). */
+async function withSubscription(tenant: string): Promise<void> {
+  const admin = new Pool({ connectionString: api.db.adminUrl, max: 1 });
+  try {
+    await admin.query(
+      `insert into subscriptions (tenant_id, id, provider, provider_subscription_id, status, provider_updated_at)
+       values ($1, $2, 'stripe', 'sub_matrix', 'active', now()) on conflict (tenant_id) do nothing`,
+      [tenant, randomUUID()],
+    );
+  } finally {
+    await admin.end();
+  }
+}
 let mailDir: string;
 const tokens = {} as Record<Role, string>;
 const fixture = { ids: {} } as Fixture;

@@ -11,6 +11,7 @@ export const GLOBAL_TABLES: Record<string, 'rls' | 'no-tenant-data'> = {
   auth_attempts: 'no-tenant-data', // IP addresses and timestamps, for rate limits
   platform_invitations: 'no-tenant-data', // invitations onto the platform staff: e-mail, role, token hash
   backups: 'no-tenant-data', // the platform's backups: ids, sizes, hashes, table row counts, status
+  plans: 'no-tenant-data', // the platform's price list: codes, names, prices, limits
 };
 
 /**

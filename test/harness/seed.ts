@@ -190,6 +190,23 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
       ]);
     }
     await client.query(
+      `insert into subscriptions (tenant_id, id, provider, provider_customer_id, provider_subscription_id, status,
+         plan_code, current_period_end, provider_updated_at)
+       values ($1, $2, 'stripe', $3, $4, 'active', 'standard', now() + interval '30 days', now())`,
+      [id, newId(), `cus_${tag}${id.slice(-6)}`, `sub_${tag}${id.slice(-6)}`],
+    );
+    await client.query(
+      `insert into invoices (tenant_id, id, provider, provider_invoice_id, amount_minor, currency, status,
+         hosted_invoice_url, issued_at, provider_updated_at)
+       values ($1, $2, 'stripe', $3, 9900, 'USD', 'paid', $4, now(), now())`,
+      [id, newId(), `in_${tag}${id.slice(-6)}`, `https://invoice.example.test/${tag}`],
+    );
+    await client.query(
+      `insert into billing_events (tenant_id, id, provider, provider_event_id, type, provider_created_at, payload, outcome)
+       values ($1, $2, 'stripe', $3, 'invoice.paid', now(), $4, 'applied')`,
+      [id, newId(), `evt_${tag}${id.slice(-6)}`, JSON.stringify({ seeded: tag })],
+    );
+    await client.query(
       `insert into sso_connections (tenant_id, idp_entity_id, idp_sso_url, idp_certificates)
        values ($1, $2, $3, array['not a certificate: seed only'])`,
       [id, `https://idp.${tag}.example.test`, `https://idp.${tag}.example.test/sso`],

@@ -130,6 +130,10 @@ beforeAll(async () => {
     [newId()],
   );
   await admin.query(`insert into backups (id, schema_version) values ($1, $2)`, [newId(), SCHEMA_VERSION]);
+  await admin.query(
+    `insert into plans (id, code, name, price_per_store_minor, currency, max_stores) values ($1, 'standard', 'Standard', 4900, 'USD', 5)`,
+    [newId()],
+  );
   await admin.query(`update users set sso_tenant_id = $2 where id = $1`, [a.userIds[1], tenantB.id]);
   await admin.end();
   sourceOwner = new Client({ connectionString: source.ownerUrl });

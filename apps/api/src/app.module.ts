@@ -4,6 +4,7 @@ import { AuditModule } from '@forecourt/audit';
 import { AuthModule, SamlModule } from '@forecourt/auth';
 import { AuthzModule } from '@forecourt/authz';
 import { BackupModule, type BackupRunSetup } from '@forecourt/backup';
+import { BillingModule } from '@forecourt/billing';
 import { AppConfig, ConfigModule } from '@forecourt/config';
 import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
@@ -53,6 +54,7 @@ export class AppModule {
         TenantsModule,
         InventoryModule,
         LeadsModule,
+        BillingModule,
         AuthModule,
         SamlModule,
         AuthzModule,

@@ -18,7 +18,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   const app = await NestFactory.create<NestFastifyApplication>(
     root,
     new FastifyAdapter(fastifyOptions(options.config.bodyLimitBytes, options.config.trustedProxies)),
-    { bufferLogs: true, abortOnError: false },
+    // rawBody: payment providers sign the exact bytes they send (billing webhooks).
+    { bufferLogs: true, abortOnError: false, rawBody: true },
   );
   try {
     app.useLogger(app.get(Logger));

@@ -1,0 +1,28 @@
+import { assertNever, DomainError } from '@forecourt/core';
+
+export enum BillingErrorCode {
+  WebhookNotConfigured = 'billing.webhook_not_configured',
+  BadSignature = 'billing.bad_signature',
+  MalformedEvent = 'billing.malformed_event',
+  NoSubscription = 'billing.no_subscription',
+}
+
+export class BillingError extends DomainError<BillingErrorCode> {
+  constructor(code: BillingErrorCode, message: string) {
+    super(code, message);
+  }
+
+  get status(): number {
+    switch (this.code) {
+      case BillingErrorCode.WebhookNotConfigured:
+        return 503;
+      case BillingErrorCode.BadSignature:
+      case BillingErrorCode.MalformedEvent:
+        return 400;
+      case BillingErrorCode.NoSubscription:
+        return 404;
+      default:
+        return assertNever(this.code);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@forecourt/auth';
+import { BillingController, WebhooksController } from './billing.controller';
+import { BillingEvents } from './billing-events';
+import { Subscriptions } from './subscriptions.service';
+
+/** Plans, subscriptions and invoices as the payment providers' verified events report them. */
+@Module({
+  imports: [AuthModule],
+  controllers: [WebhooksController, BillingController],
+  providers: [BillingEvents, Subscriptions],
+  exports: [BillingEvents],
+})
+export class BillingModule {}

@@ -1,0 +1,330 @@
+import { Pool } from 'pg';
+import Stripe from 'stripe';
+import { v7 as newId } from 'uuid';
+import { Sessions } from '@forecourt/auth';
+import { findsCardNumber } from '@forecourt/leads';
+import { seedTenant, type SeededTenant, startTestApi, TestApi } from '@forecourt/test-harness';
+
+const SECRET = 'whsec_forecourt_test_secret';
+const PLATFORM = '00000000-0000-0000-0000-000000000000';
+
+let api: TestApi;
+let owner: Pool;
+let tenant: SeededTenant;
+let adminToken: string;
+let clock = Math.floor(Date.now() / 1000) - 3600;
+let counter = 0;
+
+beforeAll(async () => {
+  api = await startTestApi({ env: { STRIPE_WEBHOOK_SECRET: SECRET } });
+  owner = new Pool({ connectionString: api.db.adminUrl, max: 2 });
+  const runtime = new Pool({ connectionString: api.db.runtimeUrl, max: 1 });
+  tenant = await seedTenant(runtime, 'billing');
+  await runtime.end();
+  // The seed gives every tenant a subscription; this one starts without, as a new customer does.
+  await owner.query('delete from subscriptions where tenant_id = $1', [tenant.id]);
+  adminToken = (await api.app.get(Sessions).issue(tenant.userIds[0]!)).token;
+});
+
+afterAll(async () => {
+  await owner.end();
+  await api.close();
+});
+
+/** A Stripe event as Stripe sends it, `created` seconds after the previous one unless given. */
+function stripeEvent(type: string, object: Record<string, unknown>, created = (clock += 10)): string {
+  counter += 1;
+  return JSON.stringify({
+    id: `evt_${counter}_${newId().slice(-8)}`,
+    object: 'event',
+    api_version: '2025-10-29.clover',
+    created,
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  });
+}
+
+/** A subscription object as Stripe's API shapes it, naming the tenant in its metadata. */
+function subscription(status: string, extra: Record<string, unknown> = {}, tenantId = tenant.id) {
+  return {
+    id: 'sub_1Forecourt',
+    object: 'subscription',
+    customer: 'cus_Forecourt1',
+    status,
+    cancel_at_period_end: false,
+    metadata: { tenant_id: tenantId, plan_code: 'standard' },
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: 'si_1',
+          current_period_end: clock + 30 * 86_400,
+          price: { id: 'price_1', lookup_key: 'standard' },
+        },
+      ],
+    },
+    ...extra,
+  };
+}
+
+async function deliver(
+  payload: string,
+  header = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }),
+) {
+  const response = await api.app.inject({
+    method: 'POST',
+    url: '/v1/webhooks/stripe',
+    headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    payload,
+  });
+  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+}
+
+async function current() {
+  const response = await api.app.inject({
+    method: 'GET',
+    url: `/v1/tenants/${tenant.id}/billing/subscription`,
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+}
+
+async function storedEvents(eventId: string): Promise<{ tenant_id: string; outcome: string }[]> {
+  const { rows } = await owner.query<{ tenant_id: string; outcome: string }>(
+    'select tenant_id, outcome from billing_events where provider_event_id = $1',
+    [eventId],
+  );
+  return rows;
+}
+
+const idOf = (payload: string) => (JSON.parse(payload) as { id: string }).id;
+
+describe('Stripe webhooks', () => {
+  it('accept an event signed with the secret, and the subscription shows what it said', async () => {
+    const payload = stripeEvent('customer.subscription.created', subscription('trialing'));
+    expect(await deliver(payload)).toEqual({ status: 200, body: { received: true, outcome: 'applied' } });
+    expect(await current()).toMatchObject({
+      status: 200,
+      body: { provider: 'stripe', status: 'trialing', cancelAtPeriodEnd: false, plan: 'standard' },
+    });
+    expect(await storedEvents(idOf(payload))).toEqual([{ tenant_id: tenant.id, outcome: 'applied' }]);
+    const { rows } = await owner.query('select 1 from audit_events where tenant_id = $1 and action = $2', [
+      tenant.id,
+      'billing.event',
+    ]);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('refuse with 400 and change nothing: a flipped byte in body or signature, a stale timestamp, another secret', async () => {
+    const before = await current();
+    const payload = stripeEvent('customer.subscription.updated', subscription('unpaid'));
+    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET });
+    const flippedBody = payload.replace('"unpaid"', '"unpaie"');
+    const signature = header.split('v1=')[1]!;
+    const flippedSignature = `${header.split('v1=')[0]}v1=${signature[0] === 'a' ? 'b' : 'a'}${signature.slice(1)}`;
+    const stale = Stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret: SECRET,
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    const otherSecret = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+    for (const [body, signed] of [
+      [flippedBody, header],
+      [payload, flippedSignature],
+      [payload, stale],
+      [payload, otherSecret],
+      [payload, ''],
+    ] as const) {
+      const refused = await deliver(body, signed);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ status: 400, type: '/problems/billing-bad-signature' });
+    }
+    expect(await storedEvents(idOf(payload))).toEqual([]);
+    expect(await current()).toEqual(before);
+  });
+
+  it('answer a replay with 2xx and change nothing', async () => {
+    const payload = stripeEvent('customer.subscription.updated', subscription('active'));
+    expect((await deliver(payload)).body).toMatchObject({ outcome: 'applied' });
+    await owner.query(
+      `update subscriptions set status = 'unpaid' where tenant_id = $1`, // what a later event would have set
+      [tenant.id],
+    );
+    expect(await deliver(payload)).toEqual({ status: 200, body: { received: true, outcome: 'duplicate' } });
+    expect((await current()).body).toMatchObject({ status: 'unpaid' });
+    expect(await storedEvents(idOf(payload))).toHaveLength(1);
+    await owner.query(`update subscriptions set status = 'active' where tenant_id = $1`, [tenant.id]);
+  });
+
+  it('keep the newer state when an older update arrives after it', async () => {
+    const older = stripeEvent('customer.subscription.updated', subscription('past_due'), (clock += 10));
+    const newer = stripeEvent('customer.subscription.updated', subscription('active'), (clock += 10));
+    expect((await deliver(newer)).body).toMatchObject({ outcome: 'applied' });
+    expect((await deliver(older)).body).toMatchObject({ outcome: 'stale' });
+    expect((await current()).body).toMatchObject({ status: 'active' });
+    expect(await storedEvents(idOf(older))).toEqual([{ tenant_id: tenant.id, outcome: 'stale' }]);
+  });
+
+  it('follow a whole lifecycle: trial, active, past due, active again, cancelled', async () => {
+    const steps: [string, Record<string, unknown>, string][] = [
+      ['customer.subscription.updated', subscription('trialing'), 'trialing'],
+      ['customer.subscription.updated', subscription('active'), 'active'],
+      ['customer.subscription.updated', subscription('past_due'), 'past_due'],
+      ['customer.subscription.updated', subscription('active'), 'active'],
+      ['customer.subscription.updated', subscription('active', { cancel_at_period_end: true }), 'active'],
+      ['customer.subscription.deleted', subscription('canceled'), 'cancelled'],
+    ];
+    const pastDueSince: (Date | null)[] = [];
+    for (const [type, object, status] of steps) {
+      expect((await deliver(stripeEvent(type, object))).body).toMatchObject({ outcome: 'applied' });
+      expect((await current()).body).toMatchObject({ status });
+      const { rows } = await owner.query<{ past_due_since: Date | null }>(
+        'select past_due_since from subscriptions where tenant_id = $1',
+        [tenant.id],
+      );
+      pastDueSince.push(rows[0]!.past_due_since);
+    }
+    expect(pastDueSince.map((at) => at !== null)).toEqual([false, false, true, false, false, false]);
+    const { rows } = await owner.query<{ cancelled_at: Date | null; cancel_at_period_end: boolean }>(
+      'select cancelled_at, cancel_at_period_end from subscriptions where tenant_id = $1',
+      [tenant.id],
+    );
+    expect(rows[0]!.cancelled_at).not.toBeNull();
+  });
+
+  it('store an event about an unknown tenant in the platform rows without acting on it', async () => {
+    const stranger = newId();
+    const payload = stripeEvent('customer.subscription.created', subscription('active', {}, stranger));
+    expect((await deliver(payload)).body).toMatchObject({ outcome: 'unknown_tenant' });
+    expect(await storedEvents(idOf(payload))).toEqual([{ tenant_id: PLATFORM, outcome: 'unknown_tenant' }]);
+    const { rowCount } = await owner.query('select 1 from subscriptions where tenant_id = $1', [stranger]);
+    expect(rowCount).toBe(0);
+  });
+
+  it('store and acknowledge a type it does not act on', async () => {
+    const payload = stripeEvent('customer.updated', {
+      id: 'cus_Forecourt1',
+      object: 'customer',
+      metadata: { tenant_id: tenant.id },
+    });
+    expect((await deliver(payload)).body).toMatchObject({ outcome: 'ignored' });
+    expect(await storedEvents(idOf(payload))).toEqual([{ tenant_id: tenant.id, outcome: 'ignored' }]);
+  });
+
+  it('keep an invoice as metadata: amount, currency, status, link', async () => {
+    const payload = stripeEvent('invoice.paid', {
+      id: 'in_1Forecourt',
+      object: 'invoice',
+      amount_due: 24_500,
+      total: 24_500,
+      currency: 'usd',
+      status: 'paid',
+      created: clock,
+      hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_1',
+      customer: 'cus_Forecourt1',
+      parent: {
+        subscription_details: { metadata: { tenant_id: tenant.id }, subscription: 'sub_1Forecourt' },
+      },
+      payment_settings: { payment_method_types: ['card'] },
+      last_finalization_error: null,
+    });
+    expect((await deliver(payload)).body).toMatchObject({ outcome: 'applied' });
+    const { rows } = await owner.query(
+      'select amount_minor::int as amount, currency, status, hosted_invoice_url as url from invoices where tenant_id = $1 and provider_invoice_id = $2',
+      [tenant.id, 'in_1Forecourt'],
+    );
+    expect(rows).toEqual([
+      { amount: 24_500, currency: 'USD', status: 'paid', url: 'https://invoice.stripe.com/i/acct_1/test_1' },
+    ]);
+  });
+});
+
+describe('billing tables after realistic provider payloads', () => {
+  it('hold no value that could be a payment card number', async () => {
+    const card = {
+      brand: 'visa',
+      last4: '4242',
+      exp_month: 12,
+      exp_year: 2034,
+      country: 'US',
+      fingerprint: 'Xt5EWLLDS7FJjR1c',
+      funding: 'credit',
+    };
+    await deliver(
+      stripeEvent('charge.succeeded', {
+        id: 'ch_3Forecourt',
+        object: 'charge',
+        amount: 24_500,
+        currency: 'usd',
+        customer: 'cus_Forecourt1',
+        metadata: { tenant_id: tenant.id },
+        payment_method: 'pm_1Forecourt',
+        payment_method_details: { type: 'card', card },
+        billing_details: {
+          email: 'billing@example.test',
+          phone: '+14155552671',
+          address: { postal_code: '94107' },
+        },
+        receipt_url: 'https://pay.stripe.com/receipts/payment/CAcaFwoVYWNjdF8x',
+      }),
+    );
+    await deliver(
+      stripeEvent('invoice.payment_succeeded', {
+        id: 'in_2Forecourt',
+        object: 'invoice',
+        amount_due: 9_900,
+        currency: 'usd',
+        status: 'paid',
+        created: clock,
+        number: 'FC-0002',
+        hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_2',
+        parent: { subscription_details: { metadata: { tenant_id: tenant.id } } },
+        default_payment_method: { id: 'pm_1Forecourt', card },
+      }),
+    );
+    const texts: string[] = [];
+    for (const table of ['billing_events', 'invoices', 'subscriptions']) {
+      const { rows } = await owner.query<{ row: string }>(
+        `select row_to_json(t)::text as row from ${table} t`,
+      );
+      texts.push(...rows.map((row) => row.row));
+    }
+    expect(texts.length).toBeGreaterThan(10);
+    // The scanner itself finds one where there is one.
+    expect(findsCardNumber(JSON.stringify({ number: '4242 4242 4242 4242' }))).toBe(true);
+    // UUIDs are ids, never card numbers, yet hyphen-joined digit groups can pass the Luhn check
+    // (the platform's all-zero tenant id does); everything else is scanned as stored.
+    const withoutIds = texts.map((text) =>
+      text.replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/gi, '<id>'),
+    );
+    expect(withoutIds.filter(findsCardNumber)).toEqual([]);
+  });
+});
+
+describe('Stripe webhooks without a secret', () => {
+  let bare: TestApi;
+
+  beforeAll(async () => {
+    bare = await startTestApi();
+  });
+
+  afterAll(() => bare.close());
+
+  it('answer 503 and accept nothing', async () => {
+    const payload = stripeEvent('customer.subscription.created', subscription('active'));
+    const response = await bare.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/stripe',
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }),
+      },
+      payload,
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ type: '/problems/billing-webhook-not-configured' });
+  });
+});
