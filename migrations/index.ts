@@ -14,6 +14,7 @@ import { AuditSealedAppend1795570000000 } from './1795570000000-audit-sealed-app
 import { BackupRuns1795580000000 } from './1795580000000-backup-runs';
 import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
 import { Billing1795600000000 } from './1795600000000-billing';
+import { PlanLimits1795610000000 } from './1795610000000-plan-limits';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   BackupRuns1795580000000,
   BackupOffsite1795590000000,
   Billing1795600000000,
+  PlanLimits1795610000000,
 ];

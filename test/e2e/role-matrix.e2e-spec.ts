@@ -177,6 +177,32 @@ const CASES: Case[] = [
     expected: { ...OWNER_ONLY, platform_support: 200 },
   },
   {
+    route: 'GET /v1/platform/plans',
+    platform: true,
+    request: () => ({ method: 'GET', url: '/v1/platform/plans' }),
+    expected: OWNER_ONLY,
+  },
+  {
+    route: 'POST /v1/platform/plans',
+    platform: true,
+    request: () => ({
+      method: 'POST',
+      url: '/v1/platform/plans',
+      body: { ...PLAN_INPUT, code: `plan-${Math.random().toString(36).slice(2, 10)}` },
+    }),
+    expected: OWNER_ONLY,
+    successStatus: 201,
+  },
+  {
+    route: 'PUT /v1/platform/plans/:code',
+    platform: true,
+    request: async () => {
+      await withPlan('matrix');
+      return { method: 'PUT', url: '/v1/platform/plans/matrix', body: PLAN_INPUT };
+    },
+    expected: OWNER_ONLY,
+  },
+  {
     route: 'GET /v1/tenants/:tenantId/billing/subscription',
     request: async (_f, tenant) => {
       await withSubscription(tenant);
@@ -760,6 +786,22 @@ async function mediumIn(f: Fixture, store = f.storeIn): Promise<{ vehicleId: str
 
 let api: TestApi;
 let client: SignInClient;
+
+const PLAN_INPUT = { name: 'Matrix plan', pricePerStoreMinor: 4900, currency: 'USD', limits: { stores: 50 } };
+
+/** A plan with `code` (once). */
+async function withPlan(code: string): Promise<void> {
+  const admin = new Pool({ connectionString: api.db.adminUrl, max: 1 });
+  try {
+    await admin.query(
+      `insert into plans (id, code, name, price_per_store_minor, currency) values ($1, $2, 'Matrix plan', 4900, 'USD')
+       on conflict (code) do nothing`,
+      [randomUUID(), code],
+    );
+  } finally {
+    await admin.end();
+  }
+}
 
 /** A subscription for `tenant`, as the provider's events would have left it (once). */
 async function withSubscription(tenant: string): Promise<void> {

@@ -5,6 +5,8 @@ export enum BillingErrorCode {
   BadSignature = 'billing.bad_signature',
   MalformedEvent = 'billing.malformed_event',
   NoSubscription = 'billing.no_subscription',
+  NoPlan = 'billing.no_plan',
+  PlanExists = 'billing.plan_exists',
 }
 
 export class BillingError extends DomainError<BillingErrorCode> {
@@ -20,7 +22,10 @@ export class BillingError extends DomainError<BillingErrorCode> {
       case BillingErrorCode.MalformedEvent:
         return 400;
       case BillingErrorCode.NoSubscription:
+      case BillingErrorCode.NoPlan:
         return 404;
+      case BillingErrorCode.PlanExists:
+        return 409;
       default:
         return assertNever(this.code);
     }

@@ -1,5 +1,5 @@
-import { Controller, Get, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Can, Redact, WithoutPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
@@ -7,6 +7,8 @@ import { Ctx, type RequestContext } from '@forecourt/core';
 import { Guarded } from '@forecourt/tenants';
 import { BillingError, BillingErrorCode } from './billing-error';
 import { BillingEvents, type EventOutcome } from './billing-events';
+import { CreatePlanDto, PlanDto, PlanInputDto } from './plan.dto';
+import { Plans } from './plans.service';
 import { verifiedStripeEvent } from './stripe-events';
 import { type SubscriptionDto, Subscriptions } from './subscriptions.service';
 
@@ -52,5 +54,38 @@ export class BillingController {
   @ApiOkResponse({ description: '{provider, status, currentPeriodEnd, cancelAtPeriodEnd, plan}' })
   current(@Ctx() ctx: RequestContext): Promise<SubscriptionDto> {
     return this.subscriptions.current(ctx);
+  }
+}
+
+/** The platform's price list: the platform owner's to set. */
+@ApiTags('platform')
+@Controller('v1/platform/plans')
+@Guarded()
+export class PlansController {
+  constructor(private readonly plans: Plans) {}
+
+  @Get()
+  @Can('read', 'Plan')
+  @ApiOkResponse({ type: [PlanDto] })
+  list(): Promise<PlanDto[]> {
+    return this.plans.list();
+  }
+
+  @Post()
+  @Can('create', 'Plan')
+  @ApiCreatedResponse({ type: PlanDto })
+  create(@Ctx() ctx: RequestContext, @Body() body: CreatePlanDto): Promise<PlanDto> {
+    return this.plans.create(ctx, body);
+  }
+
+  @Put(':code')
+  @Can('update', 'Plan')
+  @ApiOkResponse({ type: PlanDto })
+  update(
+    @Ctx() ctx: RequestContext,
+    @Param('code') code: string,
+    @Body() body: PlanInputDto,
+  ): Promise<PlanDto> {
+    return this.plans.update(ctx, code, body);
   }
 }

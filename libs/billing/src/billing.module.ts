@@ -1,14 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
-import { BillingController, WebhooksController } from './billing.controller';
+import { BillingController, PlansController, WebhooksController } from './billing.controller';
 import { BillingEvents } from './billing-events';
+import { Plans } from './plans.service';
 import { Subscriptions } from './subscriptions.service';
 
 /** Plans, subscriptions and invoices as the payment providers' verified events report them. */
 @Module({
   imports: [AuthModule],
-  controllers: [WebhooksController, BillingController],
-  providers: [BillingEvents, Subscriptions],
+  controllers: [WebhooksController, BillingController, PlansController],
+  providers: [BillingEvents, Subscriptions, Plans],
   exports: [BillingEvents],
 })
 export class BillingModule {}

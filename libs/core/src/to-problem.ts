@@ -69,6 +69,9 @@ function slugForStatus(status: number): string {
  * Turns anything thrown while serving a request into a problem document. Unknown errors become a
  * generic 500 whose detail reveals nothing; the caller logs the original.
  */
+/** The SQLSTATE of the database's plan-limit refusal (`app.enforce_plan_limits`). */
+const PLAN_LIMIT_SQLSTATE = 'FC402';
+
 export function toProblem(error: unknown, requestId: string): Problem {
   if (error instanceof ValidationFailedException) {
     return problem(400, 'validation', error.message, requestId, error.fieldErrors);
@@ -86,6 +89,11 @@ export function toProblem(error: unknown, requestId: string): Problem {
     const status = error.getStatus();
     const detail = status >= 500 ? 'The server could not complete the request' : error.message;
     return problem(status, slugForStatus(status), detail, requestId);
+  }
+  if (error instanceof Error && (error as { code?: unknown }).code === PLAN_LIMIT_SQLSTATE) {
+    // Raised by the database for a row beyond the tenant's plan (migration plan-limits), whichever
+    // code path made it; its message is Forecourt's own, with numbers only.
+    return problem(402, 'plan-limit-reached', error.message, requestId);
   }
   if (isFastifyError(error) && error.code !== undefined) {
     const known = FASTIFY_PROBLEMS[error.code];
