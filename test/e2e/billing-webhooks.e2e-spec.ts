@@ -77,7 +77,8 @@ async function deliver(
   const response = await api.app.inject({
     method: 'POST',
     url: '/v1/webhooks/stripe',
-    headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    // As Stripe sends it: JSON with its charset.
+    headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header },
     payload,
   });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
