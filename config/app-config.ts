@@ -48,6 +48,8 @@ export interface AppConfig {
   /** When the scheduled backup runs: a cron expression, in UTC (one instance runs it). */
   backupCron: string;
   stripeWebhookSecret: string | null;
+  /** Days a subscription may stay behind on payment before its tenant becomes read-only. */
+  billingGraceDays: number;
   razorpayWebhookSecret: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body; larger ones answer 413. */
@@ -227,6 +229,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
     backupCron: parse(env, 'BACKUP_CRON', cronExpression.default('0 2 * * *')),
     stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
+    billingGraceDays: parse(
+      env,
+      'BILLING_GRACE_DAYS',
+      positiveInt('days').max(365, 'must be at most 365 days').default(14),
+    ),
     razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),
     bodyLimitBytes: parse(env, 'BODY_LIMIT_BYTES', byteSize.default(1024 * 1024)),

@@ -15,6 +15,7 @@ import { BackupRuns1795580000000 } from './1795580000000-backup-runs';
 import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
 import { Billing1795600000000 } from './1795600000000-billing';
 import { PlanLimits1795610000000 } from './1795610000000-plan-limits';
+import { BillingStanding1795620000000 } from './1795620000000-billing-standing';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   BackupOffsite1795590000000,
   Billing1795600000000,
   PlanLimits1795610000000,
+  BillingStanding1795620000000,
 ];

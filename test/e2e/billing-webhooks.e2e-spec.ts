@@ -243,6 +243,68 @@ describe('Stripe webhooks', () => {
   });
 });
 
+describe('a subscription behind on payment', () => {
+  const createStore = async () =>
+    (
+      await api.app.inject({
+        method: 'POST',
+        url: `/v1/tenants/${tenant.id}/stores`,
+        headers: { authorization: `Bearer ${adminToken}` },
+        payload: { name: `Store ${newId().slice(-8)}` },
+      })
+    ).statusCode;
+  const listStores = async () =>
+    (
+      await api.app.inject({
+        method: 'GET',
+        url: `/v1/tenants/${tenant.id}/stores`,
+        headers: { authorization: `Bearer ${adminToken}` },
+      })
+    ).statusCode;
+
+  it('warns with the date it turns read-only, then refuses changes (402) but not reads once the grace ends', async () => {
+    expect((await deliver(stripeEvent('customer.subscription.updated', subscription('active')))).status).toBe(
+      200,
+    );
+    expect((await current()).body).toMatchObject({ status: 'active', readOnlyFrom: null });
+
+    expect(
+      (await deliver(stripeEvent('customer.subscription.updated', subscription('past_due')))).status,
+    ).toBe(200);
+    const warned = (await current()).body;
+    const { rows } = await owner.query<{ since: Date }>(
+      'select past_due_since as since from subscriptions where tenant_id = $1',
+      [tenant.id],
+    );
+    // BILLING_GRACE_DAYS defaults to 14.
+    expect(new Date(String(warned.readOnlyFrom)).getTime()).toBe(rows[0]!.since.getTime() + 14 * 86_400_000);
+    expect(await createStore()).toBe(201);
+
+    // The grace window has passed (as if 15 days went by).
+    await owner.query(
+      `update subscriptions set past_due_since = now() - interval '15 days' where tenant_id = $1`,
+      [tenant.id],
+    );
+    const refused = await api.app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant.id}/stores`,
+      headers: { authorization: `Bearer ${adminToken}` },
+      payload: { name: 'One store too many' },
+    });
+    expect(refused.statusCode).toBe(402);
+    expect(refused.json()).toMatchObject({ type: '/problems/access-tenant-read-only' });
+    expect(await listStores()).toBe(200);
+    expect((await current()).status).toBe(200);
+
+    // Paid up: writable again at once.
+    expect((await deliver(stripeEvent('customer.subscription.updated', subscription('active')))).status).toBe(
+      200,
+    );
+    expect((await current()).body).toMatchObject({ status: 'active', readOnlyFrom: null });
+    expect(await createStore()).toBe(201);
+  });
+});
+
 describe('billing tables after realistic provider payloads', () => {
   it('hold no value that could be a payment card number', async () => {
     const card = {

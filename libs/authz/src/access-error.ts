@@ -4,6 +4,8 @@ export enum AccessErrorCode {
   Unauthenticated = 'access.unauthenticated',
   Forbidden = 'access.forbidden',
   NotFound = 'access.not_found',
+  /** The tenant is read-only: its payment is overdue past the grace window. */
+  ReadOnly = 'access.tenant_read_only',
 }
 
 export class AccessError extends DomainError<AccessErrorCode> {
@@ -19,6 +21,8 @@ export class AccessError extends DomainError<AccessErrorCode> {
         return 403;
       case AccessErrorCode.NotFound:
         return 404;
+      case AccessErrorCode.ReadOnly:
+        return 402;
       default:
         return assertNever(this.code);
     }

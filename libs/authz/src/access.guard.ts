@@ -16,6 +16,11 @@ import { Action, Subject } from './role-matrix';
 const REQUIREMENT = Symbol('can');
 export const ABILITY = Symbol('ability');
 
+/** What a read-only tenant may still do besides reading: settle its bill and take its data. */
+const WRITABLE_WHEN_READ_ONLY = new Set<Subject>(['Subscription', 'Invoice', 'Export']);
+/** Actions that change nothing (a read-only tenant keeps them). */
+const READING_ACTIONS = new Set<Action>(['read', 'export', 'verify', 'download']);
+
 /** Subjects a platform role reaches inside any tenant without membership or grant. */
 const PLATFORM_WIDE_IN_TENANTS = new Set<Subject>(['SupportGrant', 'AccessDecision']);
 
@@ -77,12 +82,14 @@ export class AccessGuard implements CanActivate {
     let supportGrant: ActiveSupportGrant | null = null;
     let where: 'platform' | 'tenant' = tenantId === undefined ? 'platform' : 'tenant';
     let marketingSeesPii = false;
+    let readOnlyFrom: number | null = null;
     if (tenantId !== undefined) {
       const access = isUuid(tenantId)
         ? await this.tenantAccess.current(tenantId, principal.userId, principal.permissionsVersion)
         : null;
       membership = access?.membership ?? null;
       marketingSeesPii = access?.marketingSeesPii ?? false;
+      readOnlyFrom = access?.readOnlyFrom ?? null;
       supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;
       // Support grants themselves (and explaining access) are the platform's to handle in any
       // tenant it is no member of, whether or not it holds a grant there (break-glass approval).
@@ -123,6 +130,18 @@ export class AccessGuard implements CanActivate {
       throw await deny(
         AccessErrorCode.Forbidden,
         `Your role may not ${requirement.action} ${requirement.subject}`,
+        membership,
+      );
+    }
+    if (
+      readOnlyFrom !== null &&
+      readOnlyFrom <= Date.now() &&
+      !READING_ACTIONS.has(requirement.action) &&
+      !WRITABLE_WHEN_READ_ONLY.has(requirement.subject)
+    ) {
+      throw await deny(
+        AccessErrorCode.ReadOnly,
+        'The tenant is read-only until its overdue payment is settled (the billing portal stays open)',
         membership,
       );
     }

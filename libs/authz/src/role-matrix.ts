@@ -115,7 +115,7 @@ export const SUBJECT_FIELDS = {
     'billOfSale',
   ],
   Plan: ['code', 'name', 'pricePerStoreMinor', 'currency', 'limits'],
-  Subscription: ['provider', 'status', 'currentPeriodEnd', 'cancelAtPeriodEnd', 'plan'],
+  Subscription: ['provider', 'status', 'currentPeriodEnd', 'cancelAtPeriodEnd', 'plan', 'readOnlyFrom'],
   Invoice: ['id', 'amountMinor', 'currency', 'status', 'hostedInvoiceUrl', 'issuedAt'],
   AuditEvent: [
     'seq',

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { TenantTransaction } from '@forecourt/database';
 import type { ActiveSupportGrant, MembershipScope } from './ability';
 import { isRole, type PlatformRole } from './role-matrix';
@@ -10,6 +11,11 @@ export interface TenantAccess {
   marketingSeesPii: boolean;
   /** When the support grant runs out (ms since the epoch); null without one. */
   grantExpiresAt: number | null;
+  /**
+   * From when the tenant is read-only (ms since the epoch): its subscription fell behind on
+   * payment and the grace window (`BILLING_GRACE_DAYS`) ends then. Null while it is not behind.
+   */
+  readOnlyFrom: number | null;
 }
 
 /** Kept in memory at most this long, whatever the version says (a bound, not the mechanism). */
@@ -21,7 +27,10 @@ const CACHE_LIMIT = 10_000;
 export class TenantAccessLookup {
   private readonly cache = new Map<string, { access: TenantAccess; until: number }>();
 
-  constructor(private readonly transactions: TenantTransaction) {}
+  constructor(
+    private readonly transactions: TenantTransaction,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /**
    * {@link lookup}, remembered per (person, tenant, permissions version). The version comes with
@@ -40,7 +49,11 @@ export class TenantAccessLookup {
     const known = this.cache.get(key);
     if (known && known.until > now) return known.access;
     const access = await this.lookup(tenantId, userId);
-    const until = Math.min(now + CACHE_TTL_MS, access.grantExpiresAt ?? Number.POSITIVE_INFINITY);
+    // Remembered no longer than until a grant runs out or the tenant turns read-only.
+    const turns = [access.grantExpiresAt, access.readOnlyFrom].filter(
+      (at): at is number => at !== null && at > now,
+    );
+    const until = Math.min(now + CACHE_TTL_MS, ...turns);
     this.cache.set(key, { access, until });
     if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     return access;
@@ -61,19 +74,22 @@ export class TenantAccessLookup {
       grant_scope: string | null;
       grant_expires_at: Date | null;
       marketing_sees_pii: boolean | null;
+      read_only_from: Date | null;
     }>(
       { tenantId, stores: [], userId },
       `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope,
               g.expires_at as grant_expires_at,
-              (t.settings ->> 'marketingSeesPii') = 'true' as marketing_sees_pii
+              (t.settings ->> 'marketingSeesPii') = 'true' as marketing_sees_pii,
+              s.past_due_since + make_interval(days => $3) as read_only_from
          from (select 1) as one
          left join tenants t on t.id = $1 and t.status <> 'deleted'
+         left join subscriptions s on t.id is not null and s.tenant_id = $1 and s.status in ('past_due', 'unpaid')
          left join memberships m on t.id is not null and m.tenant_id = $1 and m.user_id = $2 and m.status = 'active'
          left join lateral (
            select id, scope, expires_at from support_grants
             where t.id is not null and tenant_id = $1 and requester_id = $2 and status = 'active' and expires_at > now()
             order by approved_at desc limit 1) g on true`,
-      [tenantId, userId],
+      [tenantId, userId, this.config.billingGraceDays],
     );
     const row = rows[0]!;
     const membership =
@@ -91,6 +107,7 @@ export class TenantAccessLookup {
       supportGrant,
       marketingSeesPii: row.marketing_sees_pii === true,
       grantExpiresAt: supportGrant ? (row.grant_expires_at?.getTime() ?? null) : null,
+      readOnlyFrom: row.read_only_from?.getTime() ?? null,
     };
   }
 

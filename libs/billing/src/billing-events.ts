@@ -101,7 +101,7 @@ export class BillingEvents {
       `insert into subscriptions as s (tenant_id, id, provider, provider_customer_id, provider_subscription_id, status,
          plan_code, current_period_end, cancel_at_period_end, past_due_since, cancelled_at, provider_updated_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-         case when $6 = 'past_due' then $10::timestamptz end, case when $6 = 'cancelled' then $10::timestamptz end, $10)
+         case when $6 in ('past_due', 'unpaid') then $10::timestamptz end, case when $6 = 'cancelled' then $10::timestamptz end, $10)
        on conflict (tenant_id) do update set
          provider = excluded.provider,
          provider_customer_id = coalesce(excluded.provider_customer_id, s.provider_customer_id),
@@ -110,8 +110,10 @@ export class BillingEvents {
          plan_code = coalesce(excluded.plan_code, s.plan_code),
          current_period_end = excluded.current_period_end,
          cancel_at_period_end = excluded.cancel_at_period_end,
-         -- When the subscription first fell behind, kept while it stays behind (the grace window runs from it).
-         past_due_since = case when excluded.status = 'past_due' then coalesce(s.past_due_since, excluded.past_due_since) end,
+         -- When the subscription first fell behind, kept while it stays behind, past due or unpaid
+         -- (the grace window before the tenant becomes read-only runs from it).
+         past_due_since = case when excluded.status in ('past_due', 'unpaid')
+                               then coalesce(s.past_due_since, excluded.past_due_since) end,
          cancelled_at = case when excluded.status = 'cancelled' then coalesce(s.cancelled_at, excluded.cancelled_at) end,
          provider_updated_at = excluded.provider_updated_at,
          updated_at = now()`,
