@@ -194,6 +194,31 @@ describe('Stripe webhooks', () => {
       [tenant.id],
     );
     expect(rows[0]!.cancelled_at).not.toBeNull();
+    // The tenant follows: cancelled, with access to the end of the period paid for.
+    const { rows: tenants } = await owner.query<{
+      status: string;
+      cancelled_at: Date | null;
+      until: Date | null;
+    }>('select status, cancelled_at, billing_period_end as until from tenants where id = $1', [tenant.id]);
+    expect(tenants[0]).toMatchObject({ status: 'cancelled' });
+    expect(tenants[0]!.cancelled_at).not.toBeNull();
+    const { rows: periods } = await owner.query<{ end: Date }>(
+      'select current_period_end as end from subscriptions where tenant_id = $1',
+      [tenant.id],
+    );
+    expect(tenants[0]!.until).toEqual(periods[0]!.end);
+    expect(tenants[0]!.until).not.toBeNull();
+  });
+
+  it('take a billing cancellation back when a live subscription follows', async () => {
+    expect((await deliver(stripeEvent('customer.subscription.created', subscription('active')))).status).toBe(
+      200,
+    );
+    const { rows } = await owner.query<{ status: string; cancelled_at: Date | null }>(
+      'select status, cancelled_at from tenants where id = $1',
+      [tenant.id],
+    );
+    expect(rows[0]).toEqual({ status: 'active', cancelled_at: null });
   });
 
   it('store an event about an unknown tenant in the platform rows without acting on it', async () => {

@@ -130,6 +130,36 @@ export class BillingEvents {
         event.createdAt,
       ],
     );
+    await this.followOnTenant(tx, event, state);
+  }
+
+  /**
+   * The tenant follows its subscription: its plan and paid-up period, and a cancellation. A
+   * cancelled subscription marks the tenant `cancelled` with `cancelled_at`; its access runs to
+   * the end of the period paid for (`billing_period_end`), and what follows (grace, deletion) is
+   * the tenant lifecycle's. A later live subscription takes a billing cancellation back.
+   */
+  private async followOnTenant(
+    tx: TenantWork,
+    event: ProviderEvent,
+    state: SubscriptionState,
+  ): Promise<void> {
+    await tx.query(
+      `update tenants set
+         plan = coalesce($2, plan),
+         billing_period_end = $3,
+         status = case when $4 then 'cancelled' when status = 'cancelled' then 'active' else status end,
+         cancelled_at = case when $4 then coalesce(cancelled_at, $5) when status = 'cancelled' then null else cancelled_at end,
+         updated_at = now()
+       where id = $1`,
+      [
+        tx.scope.tenantId,
+        state.planCode,
+        state.currentPeriodEnd,
+        state.status === 'cancelled',
+        event.createdAt,
+      ],
+    );
   }
 
   private async applyInvoice(tx: TenantWork, event: ProviderEvent, state: InvoiceState): Promise<void> {
