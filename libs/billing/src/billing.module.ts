@@ -2,13 +2,15 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
 import { BillingController, WebhooksController } from './billing.controller';
 import { BillingEvents } from './billing-events';
+import { BillingPortal } from './billing-portal.service';
+import { stripeClientProvider } from './stripe-client';
 import { Subscriptions } from './subscriptions.service';
 
 /** Plans, subscriptions and invoices as the payment providers' verified events report them. */
 @Module({
   imports: [AuthModule],
   controllers: [WebhooksController, BillingController],
-  providers: [BillingEvents, Subscriptions],
+  providers: [BillingEvents, Subscriptions, BillingPortal, stripeClientProvider],
   exports: [BillingEvents],
 })
 export class BillingModule {}
