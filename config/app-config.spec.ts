@@ -115,6 +115,33 @@ describe('loadConfig', () => {
     });
   });
 
+  it("talks to Stripe's own API unless STRIPE_API_URL names another origin", () => {
+    expect(loadConfig({})).toMatchObject({ stripeSecretKey: null, stripeApi: null });
+    expect(
+      loadConfig({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_API_URL: 'http://127.0.0.1:12111' }),
+    ).toMatchObject({
+      stripeSecretKey: 'sk_test_abc',
+      stripeApi: { protocol: 'http', host: '127.0.0.1', port: 12111 },
+    });
+    expect(loadConfig({ STRIPE_API_URL: 'https://stripe-proxy.example.test' }).stripeApi).toEqual({
+      protocol: 'https',
+      host: 'stripe-proxy.example.test',
+      port: 443,
+    });
+  });
+
+  it('refuses a STRIPE_API_URL with a path, which the SDK would silently drop', () => {
+    expect(configError({ STRIPE_API_URL: 'https://proxy.example.test/stripe' }).variable).toBe(
+      'STRIPE_API_URL',
+    );
+  });
+
+  it('refuses a STRIPE_SECRET_KEY that is no secret key, without repeating it', () => {
+    const error = configError({ STRIPE_SECRET_KEY: 'pk_live_do_not_echo' });
+    expect(error.variable).toBe('STRIPE_SECRET_KEY');
+    expect(error.message).not.toContain('do_not_echo');
+  });
+
   it('refuses MIGRATION_DATABASE_URL without DATABASE_URL', () => {
     expect(configError({ MIGRATION_DATABASE_URL: 'postgres://owner@db/forecourt' }).variable).toBe(
       'MIGRATION_DATABASE_URL',

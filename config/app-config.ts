@@ -11,6 +11,13 @@ export interface S3Settings {
   secretAccessKey: string;
 }
 
+/** The Stripe SDK's `protocol`, `host` and `port` options, from `STRIPE_API_URL`. */
+export interface StripeApiEndpoint {
+  protocol: 'http' | 'https';
+  host: string;
+  port: number;
+}
+
 /** The whole validated configuration. Nothing else in Forecourt reads `process.env`. */
 export interface AppConfig {
   port: number;
@@ -50,6 +57,13 @@ export interface AppConfig {
   stripeWebhookSecret: string | null;
   /** Days a subscription may stay behind on payment before its tenant becomes read-only. */
   billingGraceDays: number;
+  /** Stripe's API key; null: the billing portal link answers 503 (Stripe is not configured here). */
+  stripeSecretKey: string | null;
+  /**
+   * Where the Stripe SDK sends API requests (`STRIPE_API_URL`); null: Stripe's own API. Set for
+   * tests (a local server answering like Stripe) and staging proxies.
+   */
+  stripeApi: StripeApiEndpoint | null;
   razorpayWebhookSecret: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body; larger ones answer 413. */
@@ -100,6 +114,7 @@ const SECRET_VARIABLES = new Set([
   'S3_SECRET_ACCESS_KEY',
   'BACKUP_S3_SECRET_ACCESS_KEY',
   'STRIPE_WEBHOOK_SECRET',
+  'STRIPE_SECRET_KEY',
   'RAZORPAY_WEBHOOK_SECRET',
 ]);
 
@@ -114,6 +129,33 @@ const postgresUrl = z
   .optional();
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** A secret (`sk_`) or restricted (`rk_`) key; a publishable key or a webhook secret here is a mix-up. */
+const stripeSecretKey = z
+  .string()
+  .regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret or restricted key (sk_… or rk_…)')
+  .optional();
+
+/**
+ * An origin only: the SDK's options are protocol, host and port, so a path, query or credentials
+ * would be silently dropped; refused instead.
+ */
+const stripeApiUrl = httpUrl
+  .refine((value) => {
+    const url = new URL(value);
+    return url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  }, 'must be an http(s)://host:port origin, without path, query or credentials')
+  .transform((value): StripeApiEndpoint => {
+    const url = new URL(value);
+    const protocol = url.protocol === 'https:' ? 'https' : 'http';
+    return {
+      protocol,
+      // URL keeps an IPv6 host in brackets; Node's http client wants it bare.
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : protocol === 'https' ? 443 : 80,
+    };
+  })
+  .optional();
 
 const masterKey = z
   .base64('must be base64')
@@ -234,6 +276,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       'BILLING_GRACE_DAYS',
       positiveInt('days').max(365, 'must be at most 365 days').default(14),
     ),
+    stripeSecretKey: parse(env, 'STRIPE_SECRET_KEY', stripeSecretKey) ?? null,
+    stripeApi: parse(env, 'STRIPE_API_URL', stripeApiUrl) ?? null,
     razorpayWebhookSecret: parse(env, 'RAZORPAY_WEBHOOK_SECRET', z.string().optional()) ?? null,
     logLevel: parse(env, 'LOG_LEVEL', logLevel.default('info')),
     bodyLimitBytes: parse(env, 'BODY_LIMIT_BYTES', byteSize.default(1024 * 1024)),

@@ -13,7 +13,9 @@ import {
   invitationTokenFor,
   multipartFile,
   SignInClient,
+  startStripeServer,
   startTestApi,
+  type StripeTestServer,
   TestApi,
   TINY_PNG,
 } from '@forecourt/test-harness';
@@ -209,6 +211,15 @@ const CASES: Case[] = [
       return { method: 'GET', url: `/v1/tenants/${tenant}/billing/subscription` };
     },
     // Billing control is the dealer admin's; platform staff see it only through their own routes.
+    expected: ADMIN_ONLY,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/billing/portal',
+    request: async (_f, tenant) => {
+      await withSubscription(tenant);
+      return { method: 'POST', url: `/v1/tenants/${tenant}/billing/portal`, body: {} };
+    },
+    // Allowed means a link from the fake Stripe API this app talks to (beforeAll), not a 503.
     expected: ADMIN_ONLY,
   },
   {
@@ -785,6 +796,7 @@ async function mediumIn(f: Fixture, store = f.storeIn): Promise<{ vehicleId: str
 }
 
 let api: TestApi;
+let stripe: StripeTestServer;
 let client: SignInClient;
 
 const PLAN_INPUT = { name: 'Matrix plan', pricePerStoreMinor: 4900, currency: 'USD', limits: { stores: 50 } };
@@ -808,8 +820,9 @@ async function withSubscription(tenant: string): Promise<void> {
   const admin = new Pool({ connectionString: api.db.adminUrl, max: 1 });
   try {
     await admin.query(
-      `insert into subscriptions (tenant_id, id, provider, provider_subscription_id, status, provider_updated_at)
-       values ($1, $2, 'stripe', 'sub_matrix', 'active', now()) on conflict (tenant_id) do nothing`,
+      `insert into subscriptions (tenant_id, id, provider, provider_customer_id, provider_subscription_id, status,
+         provider_updated_at)
+       values ($1, $2, 'stripe', 'cus_matrix', 'sub_matrix', 'active', now()) on conflict (tenant_id) do nothing`,
       [tenant, randomUUID()],
     );
   } finally {
@@ -845,8 +858,16 @@ async function joinAs(email: string, name: string): Promise<{ token: string; id:
 
 beforeAll(async () => {
   mailDir = mkdtempSync(join(tmpdir(), 'forecourt-matrix-'));
+  // Routes that call Stripe reach a local server answering like it, so "allowed" is a real answer.
+  stripe = await startStripeServer();
   api = await startTestApi({
-    env: { MAIL_DIR: mailDir, AUTH_FAILED_LIMIT: '1000', AUTH_ATTEMPT_CEILING: '10000' },
+    env: {
+      MAIL_DIR: mailDir,
+      AUTH_FAILED_LIMIT: '1000',
+      AUTH_ATTEMPT_CEILING: '10000',
+      STRIPE_SECRET_KEY: 'sk_test_matrix',
+      STRIPE_API_URL: stripe.url,
+    },
   });
   client = new SignInClient(api.app);
   await api.app.get(PlatformOwners).create('owner@matrix.test', 'Olive Owner', PASSWORD);
@@ -913,6 +934,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  await stripe?.close();
   rmSync(mailDir, { recursive: true, force: true });
 });
 

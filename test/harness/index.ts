@@ -15,6 +15,7 @@ export { type SignedIn, SignInClient } from './sign-in';
 export { invitationTokenFor, mailsIn } from './mailbox';
 export { databaseTestingModule } from './database-module';
 export { startS3Server, type S3TestServer } from './s3-server';
+export { startStripeServer, type StripeRequest, type StripeTestServer } from './stripe-server';
 export {
   createGroup,
   type Group,

@@ -7,6 +7,10 @@ export enum BillingErrorCode {
   NoSubscription = 'billing.no_subscription',
   NoPlan = 'billing.no_plan',
   PlanExists = 'billing.plan_exists',
+  NoProviderCustomer = 'billing.no_provider_customer',
+  NoHostedPortal = 'billing.no_hosted_portal',
+  ProviderNotConfigured = 'billing.provider_not_configured',
+  ProviderUnavailable = 'billing.provider_unavailable',
 }
 
 export class BillingError extends DomainError<BillingErrorCode> {
@@ -17,7 +21,13 @@ export class BillingError extends DomainError<BillingErrorCode> {
   get status(): number {
     switch (this.code) {
       case BillingErrorCode.WebhookNotConfigured:
+      case BillingErrorCode.ProviderNotConfigured:
         return 503;
+      case BillingErrorCode.ProviderUnavailable:
+        return 502;
+      case BillingErrorCode.NoProviderCustomer:
+      case BillingErrorCode.NoHostedPortal:
+        return 409;
       case BillingErrorCode.BadSignature:
       case BillingErrorCode.MalformedEvent:
         return 400;

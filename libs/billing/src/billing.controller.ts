@@ -1,14 +1,16 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Can, Redact, WithoutPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Ctx, type RequestContext } from '@forecourt/core';
 import { Guarded } from '@forecourt/tenants';
 import { BillingError, BillingErrorCode } from './billing-error';
+import { BillingPortal } from './billing-portal.service';
 import { BillingEvents, type EventOutcome } from './billing-events';
 import { CreatePlanDto, PlanDto, PlanInputDto } from './plan.dto';
 import { Plans } from './plans.service';
+import { OpenPortalDto, PortalLinkDto } from './portal-session.dto';
 import { verifiedStripeEvent } from './stripe-events';
 import { type SubscriptionDto, Subscriptions } from './subscriptions.service';
 
@@ -46,7 +48,10 @@ export class WebhooksController {
 @Controller('v1/tenants/:tenantId/billing')
 @Guarded()
 export class BillingController {
-  constructor(private readonly subscriptions: Subscriptions) {}
+  constructor(
+    private readonly subscriptions: Subscriptions,
+    private readonly portal: BillingPortal,
+  ) {}
 
   @Get('subscription')
   @Can('read', 'Subscription')
@@ -54,6 +59,15 @@ export class BillingController {
   @ApiOkResponse({ description: '{provider, status, currentPeriodEnd, cancelAtPeriodEnd, plan}' })
   current(@Ctx() ctx: RequestContext): Promise<SubscriptionDto> {
     return this.subscriptions.current(ctx);
+  }
+
+  @Post('portal')
+  @HttpCode(200)
+  @Can('update', 'Subscription')
+  @ApiBody({ type: OpenPortalDto, required: false })
+  @ApiOkResponse({ type: PortalLinkDto, description: "a link to the provider's hosted billing page" })
+  openPortal(@Ctx() ctx: RequestContext, @Body() dto: OpenPortalDto): Promise<PortalLinkDto> {
+    return this.portal.open(ctx, dto);
   }
 }
 
