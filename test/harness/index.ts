@@ -41,3 +41,12 @@ export {
   tableContents,
   tenantContents,
 } from './table-contents';
+export {
+  billingTableTexts,
+  type BillingFixture,
+  closeBillingFixture,
+  currentSubscription,
+  PLATFORM_TENANT_ID,
+  startBillingFixture,
+  storedBillingEvents,
+} from './billing';

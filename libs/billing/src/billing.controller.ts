@@ -11,6 +11,7 @@ import { BillingEvents, type EventOutcome } from './billing-events';
 import { CreatePlanDto, PlanDto, PlanInputDto } from './plan.dto';
 import { Plans } from './plans.service';
 import { OpenPortalDto, PortalLinkDto } from './portal-session.dto';
+import { verifiedRazorpayEvent } from './razorpay-events';
 import { verifiedStripeEvent } from './stripe-events';
 import { type SubscriptionDto, Subscriptions } from './subscriptions.service';
 
@@ -41,6 +42,27 @@ export class WebhooksController {
       throw new BillingError(BillingErrorCode.MalformedEvent, 'The event must be a JSON body');
     const outcome = await this.events.receive(verifiedStripeEvent(request.rawBody, signature, secret));
     return { received: true, outcome };
+  }
+
+  @Post('razorpay')
+  @HttpCode(200)
+  @WithoutPolicy('provider webhook: the Razorpay signature over the raw body is the credential')
+  @ApiExcludeEndpoint()
+  async razorpay(
+    @Req() request: FastifyRequest & { rawBody?: Buffer },
+    @Headers('x-razorpay-signature') signature: string | undefined,
+    @Headers('x-razorpay-event-id') eventId: string | undefined,
+  ): Promise<{ received: true; outcome: EventOutcome }> {
+    const secret = this.config.razorpayWebhookSecret;
+    if (!secret)
+      throw new BillingError(
+        BillingErrorCode.WebhookNotConfigured,
+        'Razorpay webhooks are not configured here (RAZORPAY_WEBHOOK_SECRET is unset)',
+      );
+    if (!request.rawBody)
+      throw new BillingError(BillingErrorCode.MalformedEvent, 'The event must be a JSON body');
+    const event = verifiedRazorpayEvent(request.rawBody, signature, eventId, secret);
+    return { received: true, outcome: await this.events.receive(event) };
   }
 }
 

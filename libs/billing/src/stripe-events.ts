@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
-import { isUuid } from '@forecourt/core';
 import { BillingError, BillingErrorCode } from './billing-error';
+import { fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
 import type { InvoiceState, ProviderEvent, SubscriptionState, SubscriptionStatus } from './provider-event';
 
 /** Stripe's signature timestamps older than this are refused (Stripe's own default). */
@@ -21,8 +21,6 @@ const STATUSES: Record<string, SubscriptionStatus> = {
   canceled: 'cancelled',
   incomplete_expired: 'cancelled',
 };
-
-type Fields = Record<string, unknown>;
 
 /**
  * Verifies a Stripe webhook with the official SDK (the signature over the raw body, with a
@@ -111,18 +109,5 @@ function tenantNamedBy(object: Fields): string | null {
     fields(object.subscription_details).metadata,
     fields(fields(object.parent).subscription_details).metadata,
   ].map((value, index) => (index === 0 ? value : fields(value).tenant_id));
-  const named = candidates.find((value): value is string => typeof value === 'string');
-  return named && isUuid(named) ? named.toLowerCase() : null;
-}
-
-function fields(value: unknown): Fields {
-  return value !== null && typeof value === 'object' ? (value as Fields) : {};
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
-}
-
-function numberOf(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+  return tenantIdAmong(candidates);
 }
