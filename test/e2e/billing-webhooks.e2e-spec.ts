@@ -254,6 +254,30 @@ describe('Stripe webhooks', () => {
     expect(rows).toEqual([
       { amount: 24_500, currency: 'USD', status: 'paid', url: 'https://invoice.stripe.com/i/acct_1/test_1' },
     ]);
+    // The dealer admin reads it as metadata, and the read is recorded with the ids returned.
+    const listed = await api.app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${tenant.id}/billing/invoices?limit=200`,
+      headers: { authorization: `Bearer ${fixture.adminToken}`, 'x-request-id': 'invoice-list-1' },
+    });
+    expect(listed.statusCode).toBe(200);
+    const page = listed.json<{ data: Record<string, unknown>[] }>();
+    const invoice = page.data.find(
+      (row) => row.hostedInvoiceUrl === 'https://invoice.stripe.com/i/acct_1/test_1',
+    );
+    expect(Object.keys(invoice ?? {}).sort()).toEqual([
+      'amountMinor',
+      'currency',
+      'hostedInvoiceUrl',
+      'id',
+      'issuedAt',
+      'status',
+    ]);
+    expect(invoice).toMatchObject({ amountMinor: 24_500, currency: 'USD', status: 'paid' });
+    const { rows: events } = await owner.query<{ subject_ids: string[] }>(
+      `select subject_ids from audit_events where request_id = 'invoice-list-1' and action = 'invoice.list'`,
+    );
+    expect(events).toEqual([{ subject_ids: page.data.map((row) => row.id) }]);
   });
 });
 

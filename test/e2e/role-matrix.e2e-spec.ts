@@ -205,6 +205,12 @@ const CASES: Case[] = [
     expected: OWNER_ONLY,
   },
   {
+    route: 'GET /v1/tenants/:tenantId/billing/invoices',
+    request: (_f, tenant) => ({ method: 'GET', url: `/v1/tenants/${tenant}/billing/invoices` }),
+    // Invoices are the dealer admin's; platform staff see them only through their own routes.
+    expected: ADMIN_ONLY,
+  },
+  {
     route: 'GET /v1/tenants/:tenantId/billing/subscription',
     request: async (_f, tenant) => {
       await withSubscription(tenant);

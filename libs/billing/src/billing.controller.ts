@@ -1,14 +1,27 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+} from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Can, Redact, WithoutPolicy } from '@forecourt/authz';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
-import { Ctx, type RequestContext } from '@forecourt/core';
-import { Guarded } from '@forecourt/tenants';
+import { Ctx, DEFAULT_PAGE_SIZE, type Page, type RequestContext } from '@forecourt/core';
+import { Guarded, ListQueryDto } from '@forecourt/tenants';
 import { BillingError, BillingErrorCode } from './billing-error';
 import { BillingPortal } from './billing-portal.service';
 import { BillingEvents, type EventOutcome } from './billing-events';
 import { CreatePlanDto, PlanDto, PlanInputDto } from './plan.dto';
+import { type InvoiceDto, Invoices } from './invoices.service';
 import { Plans } from './plans.service';
 import { OpenPortalDto, PortalLinkDto } from './portal-session.dto';
 import { verifiedRazorpayEvent } from './razorpay-events';
@@ -73,6 +86,7 @@ export class BillingController {
   constructor(
     private readonly subscriptions: Subscriptions,
     private readonly portal: BillingPortal,
+    private readonly invoices: Invoices,
   ) {}
 
   @Get('subscription')
@@ -81,6 +95,16 @@ export class BillingController {
   @ApiOkResponse({ description: '{provider, status, currentPeriodEnd, cancelAtPeriodEnd, plan}' })
   current(@Ctx() ctx: RequestContext): Promise<SubscriptionDto> {
     return this.subscriptions.current(ctx);
+  }
+
+  @Get('invoices')
+  @Can('read', 'Invoice')
+  @Redact('Invoice')
+  @ApiOkResponse({
+    description: '{data: [{id, amountMinor, currency, status, hostedInvoiceUrl, issuedAt}], nextCursor}',
+  })
+  invoiceList(@Ctx() ctx: RequestContext, @Query() query: ListQueryDto): Promise<Page<InvoiceDto>> {
+    return this.invoices.list(ctx, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
   }
 
   @Post('portal')

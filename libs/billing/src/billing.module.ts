@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
 import { BillingController, PlansController, WebhooksController } from './billing.controller';
 import { BillingEvents } from './billing-events';
+import { Invoices } from './invoices.service';
 import { Plans } from './plans.service';
 import { BillingPortal } from './billing-portal.service';
 import { stripeClientProvider } from './stripe-client';
@@ -11,7 +12,7 @@ import { Subscriptions } from './subscriptions.service';
 @Module({
   imports: [AuthModule],
   controllers: [WebhooksController, BillingController, PlansController],
-  providers: [BillingEvents, Subscriptions, Plans, BillingPortal, stripeClientProvider],
+  providers: [BillingEvents, Subscriptions, Invoices, Plans, BillingPortal, stripeClientProvider],
   exports: [BillingEvents],
 })
 export class BillingModule {}
