@@ -229,6 +229,36 @@ describe('Stripe webhooks', () => {
     expect(await storedEvents(idOf(payload))).toEqual([{ tenant_id: tenant.id, outcome: 'ignored' }]);
   });
 
+  it('drop a provider value that would not fit its column instead of failing the event', async () => {
+    const long = `https://invoice.stripe.com/i/${'x'.repeat(2100)}`;
+    const payload = stripeEvent('invoice.finalized', {
+      id: 'in_LongLink',
+      object: 'invoice',
+      amount_due: 1_000,
+      currency: 'usd',
+      status: 'open',
+      created: clock,
+      hosted_invoice_url: long,
+      parent: { subscription_details: { metadata: { tenant_id: tenant.id } } },
+    });
+    expect(await deliver(payload)).toMatchObject({ status: 200, body: { outcome: 'applied' } });
+    const { rows } = await owner.query(
+      'select hosted_invoice_url as url from invoices where provider_invoice_id = $1',
+      ['in_LongLink'],
+    );
+    expect(rows).toEqual([{ url: null }]);
+    const odd = stripeEvent('invoice.finalized', {
+      id: 'in_OddCurrency',
+      object: 'invoice',
+      amount_due: 1_000,
+      currency: 'usdt',
+      status: 'open',
+      created: clock,
+      parent: { subscription_details: { metadata: { tenant_id: tenant.id } } },
+    });
+    expect(await deliver(odd)).toMatchObject({ status: 200, body: { outcome: 'ignored' } });
+  });
+
   it('keep an invoice as metadata: amount, currency, status, link', async () => {
     const payload = stripeEvent('invoice.paid', {
       id: 'in_1Forecourt',

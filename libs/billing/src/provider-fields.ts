@@ -11,8 +11,18 @@ export function fields(value: unknown): Fields {
   return value !== null && typeof value === 'object' ? (value as Fields) : {};
 }
 
-export function text(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+/**
+ * A non-empty string of at most `max` characters (the column it goes into); anything longer
+ * counts as absent, so a provider value that would not fit is dropped instead of failing the
+ * event's transaction (and the provider retrying it forever).
+ */
+export function text(value: unknown, max = 255): string | null {
+  return typeof value === 'string' && value.length > 0 && value.length <= max ? value : null;
+}
+
+/** An ISO 4217 currency code, upper-cased as stored; else null. */
+export function currencyOf(value: unknown): string | null {
+  return typeof value === 'string' && /^[a-z]{3}$/i.test(value) ? value.toUpperCase() : null;
 }
 
 export function numberOf(value: unknown): number | null {

@@ -1,6 +1,6 @@
 import Razorpay from 'razorpay';
 import { BillingError, BillingErrorCode } from './billing-error';
-import { fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
+import { currencyOf, fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
 import type { InvoiceState, ProviderEvent, SubscriptionState, SubscriptionStatus } from './provider-event';
 
 /**
@@ -118,7 +118,7 @@ function subscriptionState(entity: Fields): SubscriptionState | null {
     providerSubscriptionId: id,
     providerCustomerId: text(entity.customer_id),
     status,
-    planCode: text(fields(entity.notes).plan_code) ?? text(entity.plan_id),
+    planCode: text(fields(entity.notes).plan_code, 100) ?? text(entity.plan_id, 100),
     currentPeriodEnd: periodEnd === null ? null : new Date(periodEnd * 1000),
     // Razorpay's subscription entity does not say whether a cancellation waits for the cycle's end.
     cancelAtPeriodEnd: false,
@@ -129,25 +129,17 @@ function invoiceState(entity: Fields): InvoiceState | null {
   const id = text(entity.id);
   // Razorpay amounts are already in the currency's minor unit (paise for INR).
   const amount = numberOf(entity.amount);
-  const currency = text(entity.currency);
+  const currency = currencyOf(entity.currency);
   const created = numberOf(entity.created_at);
-  if (
-    !id ||
-    amount === null ||
-    !Number.isInteger(amount) ||
-    amount < 0 ||
-    !currency ||
-    !/^[A-Za-z]{3}$/.test(currency) ||
-    created === null
-  )
+  if (!id || amount === null || !Number.isInteger(amount) || amount < 0 || !currency || created === null)
     return null;
   return {
     kind: 'invoice',
     providerInvoiceId: id,
     amountMinor: amount,
-    currency: currency.toUpperCase(),
+    currency,
     status: text(entity.status) ?? 'unknown',
-    hostedInvoiceUrl: text(entity.short_url),
+    hostedInvoiceUrl: text(entity.short_url, 2000),
     issuedAt: new Date(created * 1000),
   };
 }

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { BillingError, BillingErrorCode } from './billing-error';
-import { fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
+import { currencyOf, fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
 import type { InvoiceState, ProviderEvent, SubscriptionState, SubscriptionStatus } from './provider-event';
 
 /** Stripe's signature timestamps older than this are refused (Stripe's own default). */
@@ -47,8 +47,11 @@ export function verifiedStripeEvent(
 
 function readStripeEvent(event: Stripe.Event): ProviderEvent {
   const object = fields(event.data?.object);
-  if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.created !== 'number')
-    throw new BillingError(BillingErrorCode.MalformedEvent, 'The event lacks an id, a type or a time');
+  if (!text(event.id) || !text(event.type, 200) || typeof event.created !== 'number')
+    throw new BillingError(
+      BillingErrorCode.MalformedEvent,
+      'The event lacks an id, a type or a time that fits',
+    );
   return {
     provider: 'stripe',
     id: event.id,
@@ -76,7 +79,7 @@ function subscriptionState(type: string, object: Fields): SubscriptionState | nu
     providerSubscriptionId: id,
     providerCustomerId: text(object.customer) ?? text(fields(object.customer).id),
     status: type === 'customer.subscription.deleted' ? 'cancelled' : status,
-    planCode: text(fields(object.metadata).plan_code) ?? text(fields(item.price).lookup_key),
+    planCode: text(fields(object.metadata).plan_code, 100) ?? text(fields(item.price).lookup_key, 100),
     currentPeriodEnd: periodEnd === null ? null : new Date(periodEnd * 1000),
     cancelAtPeriodEnd: object.cancel_at_period_end === true,
   };
@@ -85,16 +88,17 @@ function subscriptionState(type: string, object: Fields): SubscriptionState | nu
 function invoiceState(object: Fields): InvoiceState | null {
   const id = text(object.id);
   const amount = numberOf(object.amount_due) ?? numberOf(object.total);
-  const currency = text(object.currency);
+  const currency = currencyOf(object.currency);
   const created = numberOf(object.created);
-  if (!id || amount === null || amount < 0 || !currency || created === null) return null;
+  if (!id || amount === null || !Number.isInteger(amount) || amount < 0 || !currency || created === null)
+    return null;
   return {
     kind: 'invoice',
     providerInvoiceId: id,
     amountMinor: amount,
-    currency: currency.toUpperCase(),
+    currency,
     status: text(object.status) ?? 'unknown',
-    hostedInvoiceUrl: text(object.hosted_invoice_url),
+    hostedInvoiceUrl: text(object.hosted_invoice_url, 2000),
     issuedAt: new Date(created * 1000),
   };
 }
