@@ -1,7 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import { v7 as newId } from 'uuid';
 import { PlatformOwners, Sessions } from '@forecourt/auth';
-import { inTenant, seedTenant, type SeededTenant, startTestApi, TestApi } from '@forecourt/test-harness';
+import {
+  inTenant,
+  invitationTokenFor,
+  seedTenant,
+  type SeededTenant,
+  SignInClient,
+  startTestApi,
+  TestApi,
+} from '@forecourt/test-harness';
 
 let api: TestApi;
 let admin: Pool;
@@ -9,9 +20,11 @@ let runtime: Pool;
 let ownerToken: string;
 let tenant: SeededTenant;
 let dealerAdminToken: string;
+let mailDir: string;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  mailDir = mkdtempSync(join(tmpdir(), 'forecourt-plans-'));
+  api = await startTestApi({ env: { MAIL_DIR: mailDir } });
   admin = new Pool({ connectionString: api.db.adminUrl, max: 2 });
   runtime = new Pool({ connectionString: api.db.runtimeUrl, max: 2 });
   const ownerId = await api.app
@@ -26,6 +39,7 @@ afterAll(async () => {
   await runtime.end();
   await admin.end();
   await api.close();
+  rmSync(mailDir, { recursive: true, force: true });
 });
 
 async function call(method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: object) {
@@ -154,6 +168,37 @@ describe('plan limits', () => {
         ),
       ),
     ).rejects.toMatchObject({ code: 'FC402' });
+  });
+
+  it('refuse accepting an invitation beyond the members limit with the same 402', async () => {
+    const { rows } = await admin.query<{ n: number }>(
+      `select count(*)::int as n from memberships where tenant_id = $1 and status = 'active'`,
+      [tenant.id],
+    );
+    await call('POST', '/v1/platform/plans', ownerToken, plan('members-api', { users: rows[0]!.n }));
+    await subscribe('members-api');
+    const email = `late.${newId().slice(-8)}@plans.test`;
+    const invited = await call('POST', `/v1/tenants/${tenant.id}/invitations`, dealerAdminToken, {
+      email,
+      role: 'dealer_sales',
+      allStores: true,
+    });
+    expect(invited.status).toBe(201);
+    const accepted = await new SignInClient(api.app).post('/v1/auth/invitations/accept', {
+      token: invitationTokenFor(mailDir, email),
+      name: 'Late Joiner',
+      password: 'correct horse battery staple',
+    });
+    expect(accepted).toMatchObject({
+      status: 402,
+      body: {
+        type: '/problems/plan-limit-reached',
+        detail: `The plan allows ${rows[0]!.n} active members; the tenant has ${rows[0]!.n} already`,
+      },
+    });
+    // Nothing of the acceptance stayed: no account was made.
+    const { rowCount } = await admin.query('select 1 from users where email = $1', [email]);
+    expect(rowCount).toBe(0);
   });
 
   it('do not bind a tenant without a plan limit, nor the schema owner’s restores', async () => {
