@@ -1,4 +1,5 @@
 import { isUuid } from '@forecourt/core';
+import type { InvoiceState } from './provider-event';
 
 /**
  * Defensive readers for provider payloads, shared by the Stripe and Razorpay readers: a verified
@@ -33,4 +34,33 @@ export function numberOf(value: unknown): number | null {
 export function tenantIdAmong(candidates: unknown[]): string | null {
   const named = candidates.find((value): value is string => typeof value === 'string');
   return named && isUuid(named) ? named.toLowerCase() : null;
+}
+
+/**
+ * An invoice from the provider's own fields (an amount already in minor units, a time in unix
+ * seconds), or null when one it needs is missing or is not what it must be.
+ */
+export function invoiceStateOf(raw: {
+  id: unknown;
+  amountMinor: unknown;
+  currency: unknown;
+  createdSeconds: unknown;
+  status: unknown;
+  hostedInvoiceUrl: unknown;
+}): InvoiceState | null {
+  const id = text(raw.id);
+  const amount = numberOf(raw.amountMinor);
+  const currency = currencyOf(raw.currency);
+  const created = numberOf(raw.createdSeconds);
+  if (!id || amount === null || !Number.isInteger(amount) || amount < 0 || !currency || created === null)
+    return null;
+  return {
+    kind: 'invoice',
+    providerInvoiceId: id,
+    amountMinor: amount,
+    currency,
+    status: text(raw.status) ?? 'unknown',
+    hostedInvoiceUrl: text(raw.hostedInvoiceUrl, 2000),
+    issuedAt: new Date(created * 1000),
+  };
 }

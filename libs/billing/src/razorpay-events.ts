@@ -1,6 +1,6 @@
 import Razorpay from 'razorpay';
 import { BillingError, BillingErrorCode } from './billing-error';
-import { currencyOf, fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
+import { fields, type Fields, invoiceStateOf, numberOf, tenantIdAmong, text } from './provider-fields';
 import type { InvoiceState, ProviderEvent, SubscriptionState, SubscriptionStatus } from './provider-event';
 
 /**
@@ -126,20 +126,13 @@ function subscriptionState(entity: Fields): SubscriptionState | null {
 }
 
 function invoiceState(entity: Fields): InvoiceState | null {
-  const id = text(entity.id);
   // Razorpay amounts are already in the currency's minor unit (paise for INR).
-  const amount = numberOf(entity.amount);
-  const currency = currencyOf(entity.currency);
-  const created = numberOf(entity.created_at);
-  if (!id || amount === null || !Number.isInteger(amount) || amount < 0 || !currency || created === null)
-    return null;
-  return {
-    kind: 'invoice',
-    providerInvoiceId: id,
-    amountMinor: amount,
-    currency,
-    status: text(entity.status) ?? 'unknown',
-    hostedInvoiceUrl: text(entity.short_url, 2000),
-    issuedAt: new Date(created * 1000),
-  };
+  return invoiceStateOf({
+    id: entity.id,
+    amountMinor: entity.amount,
+    currency: entity.currency,
+    createdSeconds: entity.created_at,
+    status: entity.status,
+    hostedInvoiceUrl: entity.short_url,
+  });
 }

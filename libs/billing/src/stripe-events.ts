@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { BillingError, BillingErrorCode } from './billing-error';
-import { currencyOf, fields, type Fields, numberOf, tenantIdAmong, text } from './provider-fields';
+import { fields, type Fields, invoiceStateOf, numberOf, tenantIdAmong, text } from './provider-fields';
 import type { InvoiceState, ProviderEvent, SubscriptionState, SubscriptionStatus } from './provider-event';
 
 /** Stripe's signature timestamps older than this are refused (Stripe's own default). */
@@ -86,21 +86,14 @@ function subscriptionState(type: string, object: Fields): SubscriptionState | nu
 }
 
 function invoiceState(object: Fields): InvoiceState | null {
-  const id = text(object.id);
-  const amount = numberOf(object.amount_due) ?? numberOf(object.total);
-  const currency = currencyOf(object.currency);
-  const created = numberOf(object.created);
-  if (!id || amount === null || !Number.isInteger(amount) || amount < 0 || !currency || created === null)
-    return null;
-  return {
-    kind: 'invoice',
-    providerInvoiceId: id,
-    amountMinor: amount,
-    currency,
-    status: text(object.status) ?? 'unknown',
-    hostedInvoiceUrl: text(object.hosted_invoice_url, 2000),
-    issuedAt: new Date(created * 1000),
-  };
+  return invoiceStateOf({
+    id: object.id,
+    amountMinor: numberOf(object.amount_due) ?? object.total,
+    currency: object.currency,
+    createdSeconds: object.created,
+    status: object.status,
+    hostedInvoiceUrl: object.hosted_invoice_url,
+  });
 }
 
 /**
