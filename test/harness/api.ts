@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { backupSetup, scratchDatabases } from '@forecourt/backup';
 import { loadConfig } from '@forecourt/config';
+import type { Clock } from '@forecourt/core';
 import { createApp } from '../../apps/api/src/create-app';
 import { MIGRATIONS } from '../../migrations';
 import { createTestDatabase, OWNER_ROLE, TestDatabase } from './test-cluster';
@@ -30,6 +31,8 @@ export async function startTestApi(
     shareDatabaseWith?: TestApi;
     /** Register the backup schedule (`BACKUP_CRON`) as `npm start` does; off by default. */
     backupSchedule?: boolean;
+    /** The time the rules see (cancellation, grace, deletion, export expiry); the system clock by default. */
+    clock?: Clock;
   } = {},
 ): Promise<TestApi> {
   const shared = options.shareDatabaseWith;
@@ -62,6 +65,7 @@ export async function startTestApi(
     runtimeDatabaseUrl: db.runtimeUrl,
     extraImports: options.extraImports,
     backups,
+    clock: options.clock,
   }).catch(async (error: unknown) => {
     if (!shared) {
       await db.drop();

@@ -6,11 +6,12 @@ import { AuthzModule } from '@forecourt/authz';
 import { BackupModule, type BackupRunSetup } from '@forecourt/backup';
 import { BillingModule } from '@forecourt/billing';
 import { AppConfig, ConfigModule } from '@forecourt/config';
-import { loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
+import { type Clock, ClockModule, loggingModule, REQUEST_ID_HEADER } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
 import { DatabaseModule } from '@forecourt/database';
 import { InventoryModule } from '@forecourt/inventory';
 import { LeadsModule } from '@forecourt/leads';
+import { LifecycleModule } from '@forecourt/lifecycle';
 import { OperationsModule } from '@forecourt/operations';
 import { TENANT_ENTITIES, TenantsModule } from '@forecourt/tenants';
 import { MIGRATIONS } from '../../../migrations';
@@ -22,6 +23,8 @@ export interface AppModuleOptions {
   poolSize?: number;
   /** The deployment's backups (`backupSetup`); `schedule`: run them on `BACKUP_CRON` too. */
   backups?: { setup: BackupRunSetup; schedule: boolean };
+  /** The time the rules see; the system clock unless a test sets one. */
+  clock?: Clock;
 }
 
 /** Composes the libraries into the HTTP API. */
@@ -32,6 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(options.config),
+        ClockModule.forRoot(options.clock),
         ClsModule.forRoot({
           global: true,
           middleware: {
@@ -55,6 +59,7 @@ export class AppModule {
         InventoryModule,
         LeadsModule,
         BillingModule,
+        LifecycleModule,
         AuthModule,
         SamlModule,
         AuthzModule,

@@ -1,4 +1,5 @@
 export { type AccessDenial, AccessDenials } from './access-denials';
+export { Clock, ClockModule, SettableClock, SystemClock } from './clock';
 export { BackupStatus, type BackupSummary } from './backup-status';
 export { type AuthenticatedRequest, contextOf, Ctx, PRINCIPAL, TENANT_ACCESS } from './ctx.decorator';
 export { DomainError, assertNever } from './domain-error';
