@@ -43,6 +43,12 @@ describe('loadConfig', () => {
     expect(configError({ AUDIT_CHECKPOINT_MINUTES: '0' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
   });
 
+  it('runs the tenant lifecycle daily at 03:30 UTC unless LIFECYCLE_CRON says otherwise', () => {
+    expect(loadConfig({}, '/srv/forecourt').lifecycleCron).toBe('30 3 * * *');
+    expect(loadConfig({ LIFECYCLE_CRON: '0 4 * * *' }, '/srv/forecourt').lifecycleCron).toBe('0 4 * * *');
+    expect(configError({ LIFECYCLE_CRON: 'nightly' }).variable).toBe('LIFECYCLE_CRON');
+  });
+
   it('backs up daily at 02:00 UTC, keeping a day locally and a week off-site, unless told otherwise', () => {
     expect(loadConfig({}, '/srv/forecourt')).toMatchObject({
       backupCron: '0 2 * * *',

@@ -54,6 +54,8 @@ export interface AppConfig {
   backupOffsiteRetentionDays: number;
   /** When the scheduled backup runs: a cron expression, in UTC (one instance runs it). */
   backupCron: string;
+  /** When the daily tenant lifecycle run (grace, deletion) fires: a cron expression, in UTC. */
+  lifecycleCron: string;
   stripeWebhookSecret: string | null;
   /** Days a subscription may stay behind on payment before its tenant becomes read-only. */
   billingGraceDays: number;
@@ -270,6 +272,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       positiveInt('days').max(3660, 'must be at most 3660 (ten years)').default(7),
     ),
     backupCron: parse(env, 'BACKUP_CRON', cronExpression.default('0 2 * * *')),
+    lifecycleCron: parse(env, 'LIFECYCLE_CRON', cronExpression.default('30 3 * * *')),
     stripeWebhookSecret: parse(env, 'STRIPE_WEBHOOK_SECRET', z.string().optional()) ?? null,
     billingGraceDays: parse(
       env,

@@ -12,6 +12,9 @@ export const GLOBAL_TABLES: Record<string, 'rls' | 'no-tenant-data'> = {
   platform_invitations: 'no-tenant-data', // invitations onto the platform staff: e-mail, role, token hash
   backups: 'no-tenant-data', // the platform's backups: ids, sizes, hashes, table row counts, status
   plans: 'no-tenant-data', // the platform's price list: codes, names, prices, limits
+  // What the platform keeps of a deleted tenant: its id, counts and signed certificate (while a
+  // deletion runs, also its admins' addresses for the certificate mail, cleared at the end).
+  tenant_deletions: 'no-tenant-data',
 };
 
 /**
@@ -129,6 +132,19 @@ export async function schemaViolations(db: ClientBase): Promise<string[]> {
   );
   for (const table of tables.filter((t) => t.rls)) {
     if (!readable.has(table.name)) violations.push(`${table.name}: no backup_read policy for the owner`);
+  }
+
+  // A deleted tenant's rows go from every tenant table: each lets the owner's shredding through.
+  const shreddable = new Set(
+    (
+      await db.query<{ table: string }>(`
+        select p.tablename as table from pg_policies p join pg_tables t on t.tablename = p.tablename and t.schemaname = p.schemaname
+        where p.schemaname = 'public' and p.policyname = 'tenant_shred' and p.cmd = 'DELETE'
+          and t.tableowner = any (p.roles::text[])`)
+    ).rows.map((row) => row.table),
+  );
+  for (const table of tables.filter((t) => t.has_tenant_id)) {
+    if (!shreddable.has(table.name)) violations.push(`${table.name}: no tenant_shred policy for the owner`);
   }
   return violations;
 }

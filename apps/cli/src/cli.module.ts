@@ -3,6 +3,7 @@ import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from '@forecourt/audit';
 import { AuthModule } from '@forecourt/auth';
 import { AppConfig, ConfigModule } from '@forecourt/config';
+import { ClockModule } from '@forecourt/core';
 import { CryptoModule } from '@forecourt/crypto';
 import { DatabaseModule } from '@forecourt/database';
 import { TENANT_ENTITIES } from '@forecourt/tenants';
@@ -16,6 +17,7 @@ export class CliModule {
       module: CliModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule.forRoot(),
         ClsModule.forRoot({ global: true }),
         DatabaseModule.forRoot({
           url: runtimeDatabaseUrl,

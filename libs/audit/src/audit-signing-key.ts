@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { KeyWrapper } from '@forecourt/crypto';
 import { keyHash, verifierKey } from './checkpoint-note';
@@ -59,6 +59,22 @@ export class AuditSigningKey implements OnModuleInit {
   get publicKey(): KeyObject {
     if (!this.signing) throw new Error('the audit signing key is not loaded');
     return this.signing.publicKey;
+  }
+
+  /** The id of the signing key, as `/v1/audit/keys` lists it. */
+  get keyId(): string {
+    return keyHash(this.publicKey).toString('hex');
+  }
+
+  /**
+   * A detached Ed25519 signature over `message` (for documents the platform vouches for, such as
+   * a deletion certificate), with the id of the key that made it, as `/v1/audit/keys` lists it.
+   */
+  signDetached(message: Buffer): { keyId: string; signature: string } {
+    return {
+      keyId: this.keyId,
+      signature: sign(null, message, this.privateKey).toString('base64'),
+    };
   }
 
   /** Every public key that ever signed, by key id. */

@@ -6,6 +6,8 @@ export enum AccessErrorCode {
   NotFound = 'access.not_found',
   /** The tenant is read-only: its payment is overdue past the grace window. */
   ReadOnly = 'access.tenant_read_only',
+  /** The tenant is read-only: it was cancelled and its paid period is over (grace before deletion). */
+  InGrace = 'access.tenant_in_grace',
 }
 
 export class AccessError extends DomainError<AccessErrorCode> {
@@ -23,6 +25,8 @@ export class AccessError extends DomainError<AccessErrorCode> {
         return 404;
       case AccessErrorCode.ReadOnly:
         return 402;
+      case AccessErrorCode.InGrace:
+        return 403;
       default:
         return assertNever(this.code);
     }

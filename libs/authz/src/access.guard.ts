@@ -3,13 +3,14 @@ import { Reflector } from '@nestjs/core';
 import {
   AccessDenials,
   type AuthenticatedRequest,
+  Clock,
   contextOf,
   isUuid,
   PRINCIPAL,
   TENANT_ACCESS,
 } from '@forecourt/core';
 import { type ActiveSupportGrant, AppAbility, cachedAbilityFor, MembershipScope } from './ability';
-import { TenantAccessLookup } from './tenant-access';
+import { type TenantAccess, TenantAccessLookup } from './tenant-access';
 import { AccessError, AccessErrorCode } from './access-error';
 import { Action, Subject } from './role-matrix';
 
@@ -45,6 +46,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tenantAccess: TenantAccessLookup,
     private readonly denials: AccessDenials,
+    private readonly clock: Clock,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -82,14 +84,14 @@ export class AccessGuard implements CanActivate {
     let supportGrant: ActiveSupportGrant | null = null;
     let where: 'platform' | 'tenant' = tenantId === undefined ? 'platform' : 'tenant';
     let marketingSeesPii = false;
-    let readOnlyFrom: number | null = null;
+    let readOnly: ReadOnlyReason | null = null;
     if (tenantId !== undefined) {
       const access = isUuid(tenantId)
         ? await this.tenantAccess.current(tenantId, principal.userId, principal.permissionsVersion)
         : null;
       membership = access?.membership ?? null;
       marketingSeesPii = access?.marketingSeesPii ?? false;
-      readOnlyFrom = access?.readOnlyFrom ?? null;
+      readOnly = access ? readOnlyReason(access, this.clock.now().getTime()) : null;
       supportGrant = principal.platformRole ? (access?.supportGrant ?? null) : null;
       // Support grants themselves (and explaining access) are the platform's to handle in any
       // tenant it is no member of, whether or not it holds a grant there (break-glass approval).
@@ -134,20 +136,44 @@ export class AccessGuard implements CanActivate {
       );
     }
     if (
-      readOnlyFrom !== null &&
-      readOnlyFrom <= Date.now() &&
+      readOnly !== null &&
       !READING_ACTIONS.has(requirement.action) &&
       !WRITABLE_WHEN_READ_ONLY.has(requirement.subject)
     ) {
-      throw await deny(
-        AccessErrorCode.ReadOnly,
-        'The tenant is read-only until its overdue payment is settled (the billing portal stays open)',
-        membership,
-      );
+      throw await deny(readOnly.code, readOnly.detail, membership);
     }
     request[ABILITY] = ability;
     return true;
   }
+}
+
+interface ReadOnlyReason {
+  code: AccessErrorCode;
+  detail: string;
+}
+
+/**
+ * Why the tenant takes no changes now, if it doesn't: cancelled and past the period it paid for
+ * (its grace, until deletion), or behind on payment past the billing grace window.
+ */
+function readOnlyReason(
+  access: Pick<TenantAccess, 'readOnlyFrom' | 'graceFrom' | 'deleteAfter'>,
+  now: number,
+): ReadOnlyReason | null {
+  if (access.graceFrom !== null && access.graceFrom <= now) {
+    const deletion = access.deleteAfter === null ? '' : ` on ${new Date(access.deleteAfter).toISOString()}`;
+    return {
+      code: AccessErrorCode.InGrace,
+      detail: `The tenant was cancelled: its data is read-only (sign-in, reading and export still work) until it is deleted${deletion}`,
+    };
+  }
+  if (access.readOnlyFrom !== null && access.readOnlyFrom <= now) {
+    return {
+      code: AccessErrorCode.ReadOnly,
+      detail: 'The tenant is read-only until its overdue payment is settled (the billing portal stays open)',
+    };
+  }
+  return null;
 }
 
 /**

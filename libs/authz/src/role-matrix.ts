@@ -31,12 +31,26 @@ export const ACTIONS = [
   'download',
   'approve',
   'revoke',
+  'cancel',
+  'restore',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** Every subject of DESIGN §3, with the fields a response about it may carry. */
 export const SUBJECT_FIELDS = {
-  Tenant: ['id', 'slug', 'name', 'status', 'plan', 'region', 'settings', 'createdAt'],
+  Tenant: [
+    'id',
+    'slug',
+    'name',
+    'status',
+    'plan',
+    'region',
+    'settings',
+    'createdAt',
+    'cancelledAt',
+    'accessUntil',
+    'deleteAfter',
+  ],
   Store: ['id', 'name', 'brands', 'address', 'createdAt'],
   User: ['id', 'email', 'name', 'role', 'allStores', 'storeIds', 'status'],
   Invitation: ['id', 'email', 'role', 'allStores', 'storeIds', 'expiresAt'],
@@ -173,6 +187,18 @@ export const SUBJECT_FIELDS = {
   ],
   // "Why may (or may not) this person do this?": the explain endpoint.
   AccessDecision: ['allowed', 'reason', 'rule'],
+  // What the platform keeps of a deleted tenant: no name, no person; counts and the certificate.
+  TenantDeletion: [
+    'tenantId',
+    'state',
+    'reason',
+    'startedAt',
+    'completedAt',
+    'rowCounts',
+    'objectsDeleted',
+    'certificate',
+    'signature',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Subject = keyof typeof SUBJECT_FIELDS;
@@ -265,9 +291,12 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant('update', 'Connector', 'everywhere', { fields: ['governance'] }),
     grant('manage', 'Backup', 'everywhere'),
     grant('read', 'AccessDecision', 'everywhere'),
+    grant(['create', 'read'], 'TenantDeletion', 'everywhere'),
   ],
   platform_support: [
-    grant('read', 'Tenant', 'everywhere', { fields: ['id', 'slug', 'name', 'status'] }),
+    grant('read', 'Tenant', 'everywhere', {
+      fields: ['id', 'slug', 'name', 'status', 'cancelledAt', 'accessUntil', 'deleteAfter'],
+    }),
     grant('read', 'Store', 'everywhere'),
     grant('read', 'User', 'everywhere', { fields: ['id', 'name', 'email'] }),
     grant('read', 'Tenant', 'own_tenant', {
@@ -295,7 +324,7 @@ export const ROLE_MATRIX: Record<Role, readonly Grant[]> = {
     grant('read', 'Backup', 'everywhere', { fields: ['id', 'createdAt', 'verifyStatus', 'verifiedAt'] }),
   ],
   dealer_admin: [
-    grant(['read', 'update'], 'Tenant', 'own_tenant'),
+    grant(['read', 'update', 'cancel'], 'Tenant', 'own_tenant'),
     grant('manage', 'Store', 'own_tenant'),
     grant('manage', 'User', 'own_tenant'),
     grant('manage', 'Invitation', 'own_tenant'),

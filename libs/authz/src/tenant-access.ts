@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
+import { Clock } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
 import type { ActiveSupportGrant, MembershipScope } from './ability';
 import { isRole, type PlatformRole } from './role-matrix';
@@ -16,6 +17,13 @@ export interface TenantAccess {
    * payment and the grace window (`BILLING_GRACE_DAYS`) ends then. Null while it is not behind.
    */
   readOnlyFrom: number | null;
+  /**
+   * From when the tenant is read-only because it was cancelled (ms since the epoch): the end of
+   * the period it paid for, when its grace begins. Null unless cancelled.
+   */
+  graceFrom: number | null;
+  /** When a cancelled tenant's grace ends and its deletion is due (ms since the epoch). */
+  deleteAfter: number | null;
 }
 
 /** Kept in memory at most this long, whatever the version says (a bound, not the mechanism). */
@@ -30,6 +38,7 @@ export class TenantAccessLookup {
   constructor(
     private readonly transactions: TenantTransaction,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -45,12 +54,12 @@ export class TenantAccessLookup {
   ): Promise<TenantAccess> {
     if (permissionsVersion === undefined) return this.lookup(tenantId, userId);
     const key = `${userId}:${tenantId}:${permissionsVersion}`;
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const known = this.cache.get(key);
     if (known && known.until > now) return known.access;
     const access = await this.lookup(tenantId, userId);
     // Remembered no longer than until a grant runs out or the tenant turns read-only.
-    const turns = [access.grantExpiresAt, access.readOnlyFrom].filter(
+    const turns = [access.grantExpiresAt, access.readOnlyFrom, access.graceFrom].filter(
       (at): at is number => at !== null && at > now,
     );
     const until = Math.min(now + CACHE_TTL_MS, ...turns);
@@ -75,12 +84,14 @@ export class TenantAccessLookup {
       grant_expires_at: Date | null;
       marketing_sees_pii: boolean | null;
       read_only_from: Date | null;
+      access_until: Date | null;
+      delete_after: Date | null;
     }>(
       { tenantId, stores: [], userId },
       `select t.id is not null as exists, m.role, m.all_stores, m.store_ids, g.id as grant_id, g.scope as grant_scope,
               g.expires_at as grant_expires_at,
               (t.settings ->> 'marketingSeesPii') = 'true' as marketing_sees_pii,
-              s.past_due_since + make_interval(days => $3) as read_only_from
+              s.past_due_since + make_interval(days => $3) as read_only_from, t.access_until, t.delete_after
          from (select 1) as one
          left join tenants t on t.id = $1 and t.status <> 'deleted'
          left join subscriptions s on t.id is not null and s.tenant_id = $1 and s.status in ('past_due', 'unpaid')
@@ -108,6 +119,8 @@ export class TenantAccessLookup {
       marketingSeesPii: row.marketing_sees_pii === true,
       grantExpiresAt: supportGrant ? (row.grant_expires_at?.getTime() ?? null) : null,
       readOnlyFrom: row.read_only_from?.getTime() ?? null,
+      graceFrom: row.access_until?.getTime() ?? null,
+      deleteAfter: row.delete_after?.getTime() ?? null,
     };
   }
 

@@ -69,7 +69,7 @@ export class BillingEvents {
   private async tenantExists(tenantId: string): Promise<boolean> {
     const { rows } = await this.transactions.statement(
       { tenantId, stores: 'all' },
-      'select 1 from tenants where id = $1',
+      "select 1 from tenants where id = $1 and status <> 'deleted'",
       [tenantId],
     );
     return rows.length > 0;
@@ -148,10 +148,12 @@ export class BillingEvents {
       `update tenants set
          plan = coalesce($2, plan),
          billing_period_end = $3,
-         status = case when $4 then 'cancelled' when status = 'cancelled' then 'active' else status end,
-         cancelled_at = case when $4 then coalesce(cancelled_at, $5) when status = 'cancelled' then null else cancelled_at end,
+         status = case when $4 then (case when status = 'grace' then status else 'cancelled' end)
+                       when status in ('cancelled', 'grace') then 'active' else status end,
+         cancelled_at = case when $4 then coalesce(cancelled_at, $5) when status in ('cancelled', 'grace') then null
+                             else cancelled_at end,
          updated_at = now()
-       where id = $1`,
+       where id = $1 and status <> 'deleted'`,
       [
         tx.scope.tenantId,
         state.planCode,

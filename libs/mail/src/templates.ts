@@ -51,12 +51,24 @@ export interface SsoCertificateMailData {
   validTo: Date;
 }
 
+/** Data of the deletion mail: the signed certificate of a dealer group's deletion, for its admins. */
+export interface TenantDeletedMailData {
+  /** The group's name as it was (the mail is the last place it appears). */
+  tenantName: string;
+  /** The certificate, verbatim JSON, and its base64 Ed25519 signature. */
+  certificate: string;
+  signature: string;
+  /** The verifier key strings (`/v1/audit/keys`) that check the signature. */
+  verifierKeys: string[];
+}
+
 /** A template and its data; `Mailer.send` takes one of these plus a recipient. */
 export type TemplateMessage =
   | { template: 'invitation'; data: InvitationMailData }
   | { template: 'audit-checkpoint'; data: AuditCheckpointMailData }
   | { template: 'break-glass-sign-in'; data: BreakGlassMailData }
-  | { template: 'sso-certificate-expiring'; data: SsoCertificateMailData };
+  | { template: 'sso-certificate-expiring'; data: SsoCertificateMailData }
+  | { template: 'tenant-deleted'; data: TenantDeletedMailData };
 
 /** The name of a template. */
 export type MailTemplate = TemplateMessage['template'];
@@ -72,6 +84,8 @@ export function renderMail(message: TemplateMessage): MailContent {
       return breakGlassMail(message.data);
     case 'sso-certificate-expiring':
       return ssoCertificateMail(message.data);
+    case 'tenant-deleted':
+      return tenantDeletedMail(message.data);
   }
 }
 
@@ -159,6 +173,47 @@ export function auditCheckpointMail(data: AuditCheckpointMailData): MailContent 
 first ${String(data.seq)} events. Keep this message unchanged: with it you can later check that the trail
 was not rewritten or shortened.</p>
 <pre style="${pre}">${data.note.trimEnd()}</pre>
+<p>Verifier keys:</p>
+<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>`,
+  );
+  return { subject, text, html };
+}
+
+/**
+ * The end of a dealer group on Forecourt: its data is deleted, and the signed certificate says
+ * what went (counts only) and when.
+ */
+export function tenantDeletedMail(data: TenantDeletedMailData): MailContent {
+  const tenant = oneLine(data.tenantName);
+  const subject = `${tenant}: your data on Forecourt is deleted`;
+  const text = [
+    'Hello,',
+    '',
+    `The data of ${tenant} on Forecourt has been deleted: every row, every stored file, and the`,
+    "group's encryption keys (so copies in backups can no longer be read). The certificate below,",
+    "signed with Forecourt's audit key, states what was deleted and when. Keep this message unchanged.",
+    '',
+    '----- certificate -----',
+    data.certificate,
+    '----- signature (Ed25519, base64, over the certificate as canonical JSON) -----',
+    data.signature,
+    '----- verifier keys -----',
+    ...data.verifierKeys,
+    '----------',
+    '',
+    'Forecourt',
+    '',
+  ].join('\n');
+  const pre =
+    'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
+  const html = mailPage(
+    subject,
+    markup`<p>The data of <strong>${tenant}</strong> on Forecourt has been deleted: every row, every stored file,
+and the group's encryption keys. The certificate below, signed with Forecourt's audit key, states what was
+deleted and when. Keep this message unchanged.</p>
+<pre style="${pre}">${data.certificate}</pre>
+<p>Signature:</p>
+<pre style="${pre}">${data.signature}</pre>
 <p>Verifier keys:</p>
 <pre style="${pre}">${data.verifierKeys.join('\n')}</pre>`,
   );

@@ -29,6 +29,9 @@ export interface StoredObject {
   sha256: string;
 }
 
+const DELETION_BATCH = 100;
+const tenantPrefix = (tenantId: string) => checkedKey(`tenants/${tenantId}`);
+
 /** The key of `path` in `owner`'s part of the store: every tenant object lives under its tenant. */
 export function objectKeyOf(owner: ObjectOwner, path: string): string {
   return checkedKey(owner === 'platform' ? `platform/${path}` : `tenants/${owner.tenantId}/${path}`);
@@ -100,6 +103,28 @@ export class ObjectStore {
   async list(owner: ObjectOwner, folder: string): Promise<string[]> {
     const root = objectKeyOf(owner, folder).slice(0, -folder.length);
     return (await this.driver.list(objectKeyOf(owner, folder))).map((key) => key.slice(root.length));
+  }
+
+  /** How many objects the tenant holds (its whole part of the store). */
+  async countOfTenant(tenantId: string): Promise<number> {
+    return (await this.driver.list(tenantPrefix(tenantId))).length;
+  }
+
+  /**
+   * Deletes every object of the tenant, a batch at a time, reporting each batch's count after it
+   * is gone (a tenant's deletion keeps a running total that survives an interruption). Run again
+   * after an interruption, it deletes what is left. Returns how many it deleted.
+   */
+  async deleteTenantObjects(tenantId: string, deleted: (count: number) => Promise<void>): Promise<number> {
+    const keys = await this.driver.list(tenantPrefix(tenantId));
+    let total = 0;
+    for (let start = 0; start < keys.length; start += DELETION_BATCH) {
+      const batch = keys.slice(start, start + DELETION_BATCH);
+      await Promise.all(batch.map((key) => this.driver.delete(key)));
+      await deleted(batch.length);
+      total += batch.length;
+    }
+    return total;
   }
 
   private keyringOf(owner: ObjectOwner): StreamKeyring {

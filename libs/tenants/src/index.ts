@@ -8,9 +8,10 @@ export { type NewStore, StoreRepository } from './store.repository';
 export { Store } from './store.entity';
 export { TenantDirectory, type TenantDirectoryEntry } from './tenant-directory';
 export { Tenant, type TenantStatus } from './tenant.entity';
+export { GRACE_DAYS, lifecycleStateOf, type TenantLifecycleDates } from './tenant-lifecycle';
 export { TenantsModule } from './tenants.module';
 export { Guarded } from './guarded';
-export { ListQueryDto } from './tenant.dto';
+export { ListQueryDto, TenantParams } from './tenant.dto';
 export { type PlatformRole, User } from './user.entity';
 
 /** The entities this library maps, for the runtime data source. */

@@ -51,6 +51,11 @@ export class ListQueryDto {
 
 export class TenantSummaryDto extends TenantDto {
   @ApiProperty() createdAt!: Date;
+  @ApiProperty({ nullable: true, type: Date }) cancelledAt!: Date | null;
+  @ApiProperty({ nullable: true, type: Date, description: 'full access ends; read-only grace begins' })
+  accessUntil!: Date | null;
+  @ApiProperty({ nullable: true, type: Date, description: 'grace ends; the tenant is deleted' })
+  deleteAfter!: Date | null;
 }
 
 export class TenantPageDto {

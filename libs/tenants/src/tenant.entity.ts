@@ -13,6 +13,7 @@ export class Tenant {
   @Column('text') region!: string;
   @Column('timestamptz', { name: 'billing_period_end', nullable: true }) billingPeriodEnd!: Date | null;
   @Column('timestamptz', { name: 'cancelled_at', nullable: true }) cancelledAt!: Date | null;
+  @Column('timestamptz', { name: 'access_until', nullable: true }) accessUntil!: Date | null;
   @Column('timestamptz', { name: 'delete_after', nullable: true }) deleteAfter!: Date | null;
   @Column('jsonb') settings!: Record<string, unknown>;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
