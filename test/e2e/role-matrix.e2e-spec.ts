@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PlatformOwners } from '@forecourt/auth';
 import { declaredPermission } from '@forecourt/authz';
+import { TenantDeletions } from '@forecourt/lifecycle';
 import {
   generateSigningKey,
   invitationTokenFor,
@@ -227,6 +228,56 @@ const CASES: Case[] = [
     },
     // Allowed means a link from the fake Stripe API this app talks to (beforeAll), not a 503.
     expected: ADMIN_ONLY,
+  },
+  {
+    route: 'POST /v1/tenants/:tenantId/cancel',
+    request: async (_f, tenant) => {
+      // Paid a year ahead: the cancelled tenant keeps full access, so the cases after this one hold.
+      await asTenantOwner(
+        `update tenants set status = 'active', billing_period_end = now() + interval '1 year' where id = $1`,
+        [tenant],
+      );
+      return { method: 'POST', url: `/v1/tenants/${tenant}/cancel` };
+    },
+    expected: ADMIN_ONLY,
+  },
+  {
+    route: 'POST /v1/platform/tenants/:id/restore',
+    platform: true,
+    request: async (f) => {
+      await asTenantOwner(
+        `update tenants set status = 'cancelled', cancelled_at = now(), billing_period_end = now() + interval '1 year'
+          where id = $1`,
+        [f.tenantA],
+      );
+      return { method: 'POST', url: `/v1/platform/tenants/${f.tenantA}/restore` };
+    },
+    expected: OWNER_ONLY,
+  },
+  {
+    route: 'POST /v1/platform/tenants/:id/deletion',
+    platform: true,
+    request: async () => {
+      const id = await throwawayTenant();
+      return {
+        method: 'POST',
+        url: `/v1/platform/tenants/${id}/deletion`,
+        body: { reason: 'matrix', confirm: id },
+      };
+    },
+    expected: OWNER_ONLY,
+  },
+  {
+    route: 'GET /v1/platform/tenants/:id/deletion',
+    platform: true,
+    request: async (f) => {
+      const id = await throwawayTenant();
+      const deletions = api.app.get(TenantDeletions);
+      await deletions.begin(id, { reason: 'matrix', requestedBy: f.ids.platform_owner, dueAt: null });
+      await deletions.finish(id);
+      return { method: 'GET', url: `/v1/platform/tenants/${id}/deletion` };
+    },
+    expected: OWNER_ONLY,
   },
   {
     route: 'POST /v1/tenants/:tenantId/stores',
@@ -819,6 +870,26 @@ async function withPlan(code: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/** A statement as the database's administrator (set-up the API has no route for). */
+async function asTenantOwner(sql: string, params: unknown[]): Promise<void> {
+  const admin = new Pool({ connectionString: api.db.adminUrl, max: 1 });
+  try {
+    await admin.query(sql, params);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** An empty tenant nobody belongs to, for the deletion cases. */
+async function throwawayTenant(): Promise<string> {
+  const id = randomUUID();
+  await asTenantOwner(`insert into tenants (id, slug, name) values ($1, $2, 'Throwaway')`, [
+    id,
+    `gone-${id.slice(0, 8)}`,
+  ]);
+  return id;
 }
 
 /** A subscription for `tenant`, as the provider's events would have left it (once). */
