@@ -134,6 +134,11 @@ beforeAll(async () => {
     `insert into plans (id, code, name, price_per_store_minor, currency, max_stores) values ($1, 'standard', 'Standard', 4900, 'USD', 5)`,
     [newId()],
   );
+  await admin.query(
+    `insert into tenant_deletions (tenant, state, reason, started_at, completed_at, row_counts, certificate, signature)
+     values ($1, 'completed', 'grace ended', now(), now(), '{"stores": 2}', '{"format": "forecourt-deletion-certificate/1"}', 'c2ln')`,
+    [newId()],
+  );
   await admin.query(`update users set sso_tenant_id = $2 where id = $1`, [a.userIds[1], tenantB.id]);
   await admin.end();
   sourceOwner = new Client({ connectionString: source.ownerUrl });

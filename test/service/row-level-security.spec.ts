@@ -299,7 +299,16 @@ describe('store scope', () => {
 describe('the platform tenant directory', () => {
   it('lists every tenant through the narrow function, with directory columns only', async () => {
     const { rows, fields } = await runtime.query('select * from app.platform_tenant_directory(null, 200)');
-    expect(fields.map((field) => field.name)).toEqual(['id', 'slug', 'name', 'status', 'created_at']);
+    expect(fields.map((field) => field.name)).toEqual([
+      'id',
+      'slug',
+      'name',
+      'status',
+      'created_at',
+      'cancelled_at',
+      'access_until',
+      'delete_after',
+    ]);
     expect(rows.map((row: { id: string }) => row.id)).toEqual(expect.arrayContaining([a.id, b.id]));
   });
 

@@ -60,10 +60,10 @@ interface DeletionRow {
  *    and `tenant_deletions` records why, the rows each tenant table holds (the certificate's
  *    counts), its admins' addresses and its people;
  * 2. **rows**: every tenant table (found from the catalog), children before parents, in batches,
- *    through `app.shred_tenant_rows` — its data key last;
+ *    through `app.shred_tenant_rows`;
  * 3. **objects**: everything under the tenant's storage prefix;
- * 4. **keys**: the data keys go (crypto-shredding: what they sealed, in any backup, stays sealed),
- *    and this process forgets them;
+ * 4. **keys**: finally the data keys (crypto-shredding: what they sealed stays sealed), and this
+ *    process forgets them;
  * 5. **people** who belonged to no other tenant;
  * 6. **certificate**: checked that nothing is left, signed, mailed to the admins, kept.
  */
@@ -179,6 +179,7 @@ export class TenantDeletions {
         [tenantId, count],
       );
     });
+    await this.shredTable(tenantId, KEYS_TABLE);
     this.keys.forget(tenantId);
     const peopleRemoved = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
       const { rows } = await tx.query<{ removed: number }>(
@@ -223,8 +224,8 @@ export class TenantDeletions {
   }
 
   /**
-   * Every tenant table, each after every table that refers to it (so no foreign key stands in
-   * the way), the data keys last.
+   * Every tenant table but the data keys (those go last, after the objects), each after every
+   * table that refers to it, so no foreign key stands in the way.
    */
   private async tablesInDeletionOrder(tenantId: string): Promise<string[]> {
     const { tables, references } = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
@@ -252,7 +253,7 @@ export class TenantDeletions {
         left.delete(table);
       }
     }
-    return tables.includes(KEYS_TABLE) ? [...ordered, KEYS_TABLE] : ordered;
+    return ordered;
   }
 
   /** Checks that nothing is left, then signs, mails and keeps the certificate. */
