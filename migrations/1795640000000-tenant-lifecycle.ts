@@ -217,6 +217,18 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
            order by t.delete_after, t.id
         $$`);
 
+    // For the deletion certificate: the backups taken before a moment that still have a copy
+    // (they hold the tenant until retention removes them).
+    await db.query(`
+      create function app.backups_before(p_at timestamptz)
+        returns table (id uuid, created_at timestamptz, local_copy boolean, offsite_copy boolean)
+        language sql stable security definer
+        set search_path = pg_catalog, pg_temp
+        as $$
+          select b.id, b.created_at, b.local_path is not null, b.offsite_key is not null from public.backups b
+           where b.created_at < p_at and b.status = 'completed' and (b.local_path is not null or b.offsite_key is not null)
+        $$`);
+
     // No new data key for a tenant being deleted (a late writer would otherwise make one).
     await db.query(`
       create function app.tenant_keys_not_deleted() returns trigger
@@ -274,6 +286,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
       'shred_tenant_people(uuid, uuid[])',
       'platform_tenant_directory(uuid, integer)',
       'lifecycle_due(timestamptz)',
+      'backups_before(timestamptz)',
     ]) {
       await db.query(`revoke all on function app.${fn} from public`);
       await db.query(`grant execute on function app.${fn} to forecourt_runtime`);
@@ -286,6 +299,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
     await db.query(`drop trigger tenant_keys_not_deleted on tenant_keys`);
     await db.query(`drop function app.tenant_keys_not_deleted()`);
     await db.query(`drop function app.lifecycle_due(timestamptz)`);
+    await db.query(`drop function app.backups_before(timestamptz)`);
     await db.query(`drop function app.shred_tenant_people(uuid, uuid[])`);
     await db.query(`drop function app.tenant_row_counts(uuid)`);
     await db.query(`drop function app.shred_tenant_rows(uuid, text, integer)`);

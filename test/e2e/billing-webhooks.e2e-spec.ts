@@ -186,7 +186,12 @@ describe('Stripe webhooks', () => {
       status: string;
       cancelled_at: Date | null;
       until: Date | null;
-    }>('select status, cancelled_at, billing_period_end as until from tenants where id = $1', [tenant.id]);
+      access_until: Date | null;
+      delete_after: Date | null;
+    }>(
+      'select status, cancelled_at, billing_period_end as until, access_until, delete_after from tenants where id = $1',
+      [tenant.id],
+    );
     expect(tenants[0]).toMatchObject({ status: 'cancelled' });
     expect(tenants[0]!.cancelled_at).not.toBeNull();
     const { rows: periods } = await owner.query<{ end: Date }>(
@@ -195,6 +200,9 @@ describe('Stripe webhooks', () => {
     );
     expect(tenants[0]!.until).toEqual(periods[0]!.end);
     expect(tenants[0]!.until).not.toBeNull();
+    // ... then the same 30 days of grace as a cancellation by the dealer's admin.
+    expect(tenants[0]!.access_until).toEqual(periods[0]!.end);
+    expect(tenants[0]!.delete_after).toEqual(new Date(periods[0]!.end.getTime() + 30 * 86_400_000));
   });
 
   it('take a billing cancellation back when a live subscription follows', async () => {
@@ -206,6 +214,11 @@ describe('Stripe webhooks', () => {
       [tenant.id],
     );
     expect(rows[0]).toEqual({ status: 'active', cancelled_at: null });
+    const { rows: dates } = await owner.query(
+      'select access_until, delete_after from tenants where id = $1',
+      [tenant.id],
+    );
+    expect(dates[0]).toEqual({ access_until: null, delete_after: null });
   });
 
   it('store an event about an unknown tenant in the platform rows without acting on it', async () => {

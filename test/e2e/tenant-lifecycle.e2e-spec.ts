@@ -195,6 +195,12 @@ describe('cancellation → access until the paid period ends → grace → delet
     expect(late.status).toBe(409);
     expect(String(late.body.type)).toContain('lifecycle-grace-over');
 
+    // A backup taken before the deletion, still on disk: the certificate says until when it holds the tenant.
+    const backupAt = new Date(clock.now().getTime() - 2 * 3_600_000);
+    await admin.query(
+      `insert into backups (id, created_at, schema_version, status, local_path) values (gen_random_uuid(), $1, 'x', 'completed', '/b')`,
+      [backupAt],
+    );
     const before = await rowsPerTable(tenant.id);
     const otherBefore = await rowsPerTable(other.id);
     expect(Object.values(before).filter((n) => n > 0).length).toBeGreaterThan(10);
@@ -227,6 +233,7 @@ describe('cancellation → access until the paid period ends → grace → delet
       rowTotal: Object.values(deletedRows).reduce((a, b) => a + b, 0),
       objects: 2,
       dataKeysDestroyed: before.tenant_keys,
+      backups: { count: 1, retainedUntil: new Date(backupAt.getTime() + 24 * 3_600_000).toISOString() },
       remaining: { rows: 0, objects: 0 },
     });
     expect(before.tenant_keys).toBeGreaterThan(0);
@@ -315,6 +322,48 @@ describe('deletion on request and after an interruption', () => {
       },
     );
     expect(Object.values(await rowsPerTable(tenant.id)).some((n) => n > 0)).toBe(true);
+
+    // Marked deleted, the trail still refuses the runtime's own DELETE (only the owner's shredding passes).
+    await admin.query(`update tenants set status = 'deleted' where id = $1`, [tenant.id]);
+    const client = await runtime.connect();
+    try {
+      await client.query('begin');
+      await client.query(
+        `select set_config('app.tenant_id', $1, true), set_config('app.shred_tenant', $1, true)`,
+        [tenant.id],
+      );
+      await expect(
+        client.query('delete from audit_events where tenant_id = $1', [tenant.id]),
+      ).rejects.toMatchObject({
+        code: '42501',
+      });
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
+  it('runs on one instance at a time: while another holds the lifecycle lock, a run does nothing', async () => {
+    const tenant = await seedLiveTenant('locked-out');
+    await admin.query(
+      `update tenants set status = 'cancelled', cancelled_at = $2, billing_period_end = null where id = $1`,
+      [tenant.id, new Date(clock.now().getTime() - 31 * DAY)],
+    );
+    const holder = await admin.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1)', [0x4643_4c59]);
+      expect(await api.app.get(LifecycleSchedule).run()).toEqual({
+        ran: false,
+        enteredGrace: 0,
+        deleted: [],
+        failed: [],
+      });
+      expect(Object.values(await rowsPerTable(tenant.id)).some((n) => n > 0)).toBe(true);
+    } finally {
+      await holder.query('select pg_advisory_unlock_all()');
+      holder.release();
+    }
+    expect((await api.app.get(LifecycleSchedule).run()).deleted).toEqual([tenant.id]);
   });
 
   it("a payment provider's cancellation sets the same dates", async () => {

@@ -26,6 +26,11 @@ export interface DeletionCertificate {
   dataKeysDestroyed: number;
   /** The tenant's people removed because they belonged to no other tenant. */
   peopleRemoved: number;
+  /**
+   * Backups taken before the deletion that still exist: they hold the tenant's rows until
+   * retention removes them, the last by `retainedUntil` (null: none left).
+   */
+  backups: { count: number; retainedUntil: string | null };
   /** Checked after the deletion: rows with the tenant's id and objects under its prefix. */
   remaining: { rows: number; objects: number };
   /** The audit signing key that signs this certificate (`/v1/audit/keys`). */

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { appendToChains, AuditSigningKey } from '@forecourt/audit';
+import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Clock, type RequestContext } from '@forecourt/core';
 import { TenantKeys } from '@forecourt/crypto';
 import { TenantTransaction } from '@forecourt/database';
@@ -78,6 +79,7 @@ export class TenantDeletions {
     private readonly keys: TenantKeys,
     private readonly mailer: Mailer,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** A platform owner's deletion now (e.g. a verified deletion request), whatever the lifecycle. */
@@ -274,6 +276,7 @@ export class TenantDeletions {
     }
     const rows = record.row_counts ?? {};
     const keyId = this.signingKey.keyId;
+    const completedAt = this.clock.now();
     const certificate: DeletionCertificate = {
       format: 'forecourt-deletion-certificate/1',
       tenantId,
@@ -281,12 +284,13 @@ export class TenantDeletions {
       requestedBy: record.requested_by,
       dueAt: record.due_at?.toISOString() ?? null,
       startedAt: record.started_at.toISOString(),
-      completedAt: this.clock.now().toISOString(),
+      completedAt: completedAt.toISOString(),
       rows,
       rowTotal: Object.values(rows).reduce((sum, count) => sum + count, 0),
       objects: record.objects_deleted,
       dataKeysDestroyed: rows[KEYS_TABLE] ?? 0,
       peopleRemoved,
+      backups: await this.backupsHolding(completedAt),
       remaining: { rows: remainingRows, objects: remainingObjects },
       keyId,
     };
@@ -308,6 +312,24 @@ export class TenantDeletions {
     );
     await this.platformEvent(null, tenantId, 'tenant.deleted');
     return this.record(tenantId);
+  }
+
+  /** The backups that still hold the tenant, and when retention removes the last of them. */
+  private async backupsHolding(before: Date): Promise<DeletionCertificate['backups']> {
+    const rows = await this.platform.query<{ created_at: Date; local_copy: boolean; offsite_copy: boolean }[]>(
+      'select created_at, local_copy, offsite_copy from app.backups_before($1)',
+      [before],
+    );
+    const kept = rows.map((row) =>
+      Math.max(
+        row.local_copy ? row.created_at.getTime() + this.config.backupLocalRetentionHours * 3_600_000 : 0,
+        row.offsite_copy ? row.created_at.getTime() + this.config.backupOffsiteRetentionDays * 86_400_000 : 0,
+      ),
+    );
+    return {
+      count: rows.length,
+      retainedUntil: kept.length > 0 ? new Date(Math.max(...kept)).toISOString() : null,
+    };
   }
 
   /** Mailed before the record is closed, so a failure here is retried (an admin may get two). */
