@@ -316,10 +316,9 @@ export class TenantDeletions {
 
   /** The backups that still hold the tenant, and when retention removes the last of them. */
   private async backupsHolding(before: Date): Promise<DeletionCertificate['backups']> {
-    const rows = await this.platform.query<{ created_at: Date; local_copy: boolean; offsite_copy: boolean }[]>(
-      'select created_at, local_copy, offsite_copy from app.backups_before($1)',
-      [before],
-    );
+    const rows = await this.platform.query<
+      { created_at: Date; local_copy: boolean; offsite_copy: boolean }[]
+    >('select created_at, local_copy, offsite_copy from app.backups_before($1)', [before]);
     const kept = rows.map((row) =>
       Math.max(
         row.local_copy ? row.created_at.getTime() + this.config.backupLocalRetentionHours * 3_600_000 : 0,
