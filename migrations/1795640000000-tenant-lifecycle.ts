@@ -273,6 +273,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
         completed_at timestamptz,
         row_counts jsonb,
         objects_deleted integer not null default 0,
+        people_removed integer not null default 0,
         recipients text[],
         people uuid[],
         certificate jsonb,

@@ -311,6 +311,21 @@ describe('deletion on request and after an interruption', () => {
     await expect(deletions.finish(tenant.id)).resolves.toMatchObject({ state: 'completed' });
   });
 
+  it('two runs of one deletion at once: one does it, the other is refused or finds it done', async () => {
+    const tenant = await seedLiveTenant('twice');
+    const deletions = api.app.get(TenantDeletions);
+    await deletions.begin(tenant.id, { reason: 'test', requestedBy: tenant.userIds[0]!, dueAt: null });
+    const runs = await Promise.allSettled([deletions.finish(tenant.id), deletions.finish(tenant.id)]);
+    const done = runs.filter((run) => run.status === 'fulfilled');
+    const refused = runs.filter((run) => run.status === 'rejected');
+    expect(done.length).toBeGreaterThanOrEqual(1);
+    for (const run of refused) expect(String(run.reason)).toContain('being deleted right now');
+    const record = await deletions.record(tenant.id);
+    expect(record.state).toBe('completed');
+    expect(record.certificate).toMatchObject({ peopleRemoved: tenant.userIds.length });
+    for (const run of done) expect(run.value.certificate).toEqual(record.certificate);
+  });
+
   it('the shredding refuses a tenant that is not marked deleted, and the runtime cannot mark audit rows gone', async () => {
     const tenant = await seedTenant(runtime, 'alive');
     await expect(

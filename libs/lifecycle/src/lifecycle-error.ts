@@ -7,6 +7,7 @@ export enum LifecycleErrorCode {
   NotCancellable = 'lifecycle.not_cancellable',
   NoDeletion = 'lifecycle.no_deletion',
   ConfirmationMismatch = 'lifecycle.confirmation_mismatch',
+  DeletionRunning = 'lifecycle.deletion_running',
 }
 
 export class LifecycleError extends DomainError<LifecycleErrorCode> {
@@ -22,6 +23,7 @@ export class LifecycleError extends DomainError<LifecycleErrorCode> {
       case LifecycleErrorCode.NotCancelled:
       case LifecycleErrorCode.GraceOver:
       case LifecycleErrorCode.NotCancellable:
+      case LifecycleErrorCode.DeletionRunning:
         return 409;
       case LifecycleErrorCode.ConfirmationMismatch:
         return 400;

@@ -17,6 +17,8 @@ const MAX_PASSES = 5;
 /** Destroyed last: until then the tenant's sealed data could still be read by the deletion. */
 const KEYS_TABLE = 'tenant_keys';
 export const SCHEDULED_REASON = 'grace ended';
+/** First key of the per-tenant advisory lock a deletion run holds (the second: the tenant's hash). */
+const DELETION_LOCK = 0x4643_444c; // "FCDL"
 
 export interface DeletionRequest {
   reason: string;
@@ -47,6 +49,7 @@ interface DeletionRow {
   completed_at: Date | null;
   row_counts: Record<string, number> | null;
   objects_deleted: number;
+  people_removed: number;
   recipients: string[] | null;
   people: string[] | null;
   certificate: DeletionCertificate | null;
@@ -163,8 +166,32 @@ export class TenantDeletions {
     return true;
   }
 
-  /** Carries a begun deletion through to its certificate; safe to run again at any point. */
+  /**
+   * Carries a begun deletion through to its certificate; safe to run again at any point. One run
+   * per tenant at a time (a session advisory lock): another answers 409 while it holds it.
+   */
   async finish(tenantId: string): Promise<TenantDeletionRecord> {
+    const lock = this.platform.createQueryRunner();
+    await lock.connect();
+    try {
+      const [{ locked }] = (await lock.query('select pg_try_advisory_lock($1, hashtext($2)) as locked', [
+        DELETION_LOCK,
+        tenantId,
+      ])) as [{ locked: boolean }];
+      if (!locked) {
+        throw new LifecycleError(LifecycleErrorCode.DeletionRunning, 'That tenant is being deleted right now');
+      }
+      try {
+        return await this.finishLocked(tenantId);
+      } finally {
+        await lock.query('select pg_advisory_unlock($1, hashtext($2))', [DELETION_LOCK, tenantId]);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async finishLocked(tenantId: string): Promise<TenantDeletionRecord> {
     const record = await this.row(tenantId);
     if (!record) throw new LifecycleError(LifecycleErrorCode.NoDeletion, 'No deletion of that tenant');
     if (record.state === 'completed') return recordOf(record);
@@ -183,14 +210,15 @@ export class TenantDeletions {
     });
     await this.shredTable(tenantId, KEYS_TABLE);
     this.keys.forget(tenantId);
-    const peopleRemoved = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
-      const { rows } = await tx.query<{ removed: number }>(
-        'select app.shred_tenant_people($1, $2) as removed',
-        [tenantId, record.people ?? []],
+    // Counted in the same transaction as the removal, so a run cut short after it keeps the count.
+    await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
+      await tx.query(
+        `update tenant_deletions set people_removed = people_removed + app.shred_tenant_people($1, people), people = '{}'
+          where tenant = $1`,
+        [tenantId],
       );
-      return rows[0]!.removed;
     });
-    return this.certify(tenantId, peopleRemoved);
+    return this.certify(tenantId);
   }
 
   /** Tenants whose grace is over, and deletions cut short: what the daily run takes on. */
@@ -259,7 +287,7 @@ export class TenantDeletions {
   }
 
   /** Checks that nothing is left, then signs, mails and keeps the certificate. */
-  private async certify(tenantId: string, peopleRemoved: number): Promise<TenantDeletionRecord> {
+  private async certify(tenantId: string): Promise<TenantDeletionRecord> {
     const record = (await this.row(tenantId))!;
     const remainingRows = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
       const { rows } = await tx.query<{ left: string }>(
@@ -289,7 +317,7 @@ export class TenantDeletions {
       rowTotal: Object.values(rows).reduce((sum, count) => sum + count, 0),
       objects: record.objects_deleted,
       dataKeysDestroyed: rows[KEYS_TABLE] ?? 0,
-      peopleRemoved,
+      peopleRemoved: record.people_removed,
       backups: await this.backupsHolding(completedAt),
       remaining: { rows: remainingRows, objects: remainingObjects },
       keyId,
