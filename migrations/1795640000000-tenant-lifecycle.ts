@@ -121,6 +121,18 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
         end
         $$`);
 
+    // Every shredding function starts here: only a tenant already marked deleted.
+    await db.query(`
+      create function app.require_deleted_tenant(p_tenant uuid) returns void
+        language plpgsql stable
+        set search_path = pg_catalog, pg_temp
+        as $$
+        begin
+          if not exists (select 1 from public.tenants where id = p_tenant and status = 'deleted') then
+            raise exception 'tenant % is not marked deleted', p_tenant using errcode = 'FC410';
+          end if;
+        end
+        $$`);
     await db.query(`
       create function app.shred_tenant_rows(p_tenant uuid, p_table text, p_limit integer) returns bigint
         language plpgsql security definer
@@ -129,9 +141,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
         declare
           deleted bigint;
         begin
-          if not exists (select 1 from public.tenants where id = p_tenant and status = 'deleted') then
-            raise exception 'tenant % is not marked deleted', p_tenant using errcode = 'FC410';
-          end if;
+          perform app.require_deleted_tenant(p_tenant);
           if not exists (
             select 1 from pg_class c
               join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
@@ -159,9 +169,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
         declare
           t text;
         begin
-          if not exists (select 1 from public.tenants where id = p_tenant and status = 'deleted') then
-            raise exception 'tenant % is not marked deleted', p_tenant using errcode = 'FC410';
-          end if;
+          perform app.require_deleted_tenant(p_tenant);
           for t in
             select c.relname from pg_class c
               join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
@@ -186,9 +194,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
           removed integer := 0;
           n integer;
         begin
-          if not exists (select 1 from public.tenants where id = p_tenant and status = 'deleted') then
-            raise exception 'tenant % is not marked deleted', p_tenant using errcode = 'FC410';
-          end if;
+          perform app.require_deleted_tenant(p_tenant);
           foreach person in array coalesce(p_people, '{}') loop
             begin
               delete from public.sessions where user_id = person;
@@ -292,6 +298,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
       await db.query(`revoke all on function app.${fn} from public`);
       await db.query(`grant execute on function app.${fn} to forecourt_runtime`);
     }
+    await db.query(`revoke all on function app.require_deleted_tenant(uuid) from public`);
     await db.query(`grant select, insert, update on tenant_deletions to forecourt_runtime`);
   }
 
@@ -304,6 +311,7 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
     await db.query(`drop function app.shred_tenant_people(uuid, uuid[])`);
     await db.query(`drop function app.tenant_row_counts(uuid)`);
     await db.query(`drop function app.shred_tenant_rows(uuid, text, integer)`);
+    await db.query(`drop function app.require_deleted_tenant(uuid)`);
     for (const table of ['users', 'sessions', 'recovery_codes'])
       await db.query(`drop policy tenant_shred on ${table}`);
     const shredded = (await db.query(

@@ -158,23 +158,16 @@ export function auditCheckpointMail(data: AuditCheckpointMailData): MailContent 
     '',
     '----- checkpoint -----',
     data.note.trimEnd(),
-    '----- verifier keys -----',
-    ...data.verifierKeys,
-    '----------',
-    '',
-    'Forecourt',
-    '',
+    ...verifierKeysClosing(data.verifierKeys),
   ].join('\n');
-  const pre =
-    'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
   const html = mailPage(
     subject,
     markup`<p>This is a signed checkpoint of the audit trail of <strong>${tenant}</strong> on Forecourt: it covers the
 first ${String(data.seq)} events. Keep this message unchanged: with it you can later check that the trail
 was not rewritten or shortened.</p>
-<pre style="${pre}">${data.note.trimEnd()}</pre>
+<pre style="${PRE_STYLE}">${data.note.trimEnd()}</pre>
 <p>Verifier keys:</p>
-<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>`,
+<pre style="${PRE_STYLE}">${data.verifierKeys.join('\n')}</pre>`,
   );
   return { subject, text, html };
 }
@@ -197,27 +190,29 @@ export function tenantDeletedMail(data: TenantDeletedMailData): MailContent {
     data.certificate,
     '----- signature (Ed25519, base64, over the certificate as canonical JSON) -----',
     data.signature,
-    '----- verifier keys -----',
-    ...data.verifierKeys,
-    '----------',
-    '',
-    'Forecourt',
-    '',
+    ...verifierKeysClosing(data.verifierKeys),
   ].join('\n');
-  const pre =
-    'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
   const html = mailPage(
     subject,
     markup`<p>The data of <strong>${tenant}</strong> on Forecourt has been deleted: every row, every stored file,
 and the group's encryption keys. The certificate below, signed with Forecourt's audit key, states what was
 deleted and when. Keep this message unchanged.</p>
-<pre style="${pre}">${data.certificate}</pre>
+<pre style="${PRE_STYLE}">${data.certificate}</pre>
 <p>Signature:</p>
-<pre style="${pre}">${data.signature}</pre>
+<pre style="${PRE_STYLE}">${data.signature}</pre>
 <p>Verifier keys:</p>
-<pre style="${pre}">${data.verifierKeys.join('\n')}</pre>`,
+<pre style="${PRE_STYLE}">${data.verifierKeys.join('\n')}</pre>`,
   );
   return { subject, text, html };
+}
+
+/** How a signed document and its keys are set in a mail's HTML: as-is, monospace. */
+const PRE_STYLE =
+  'font-family: monospace; font-size: 13px; background: #f6f8fa; padding: 8px; white-space: pre-wrap;';
+
+/** The end of a mail that carries a signed document: the keys that verify it, and the signature. */
+function verifierKeysClosing(verifierKeys: readonly string[]): string[] {
+  return ['----- verifier keys -----', ...verifierKeys, '----------', '', 'Forecourt', ''];
 }
 
 /** Tells a group's other admins that a break-glass admin signed in with a password. */
