@@ -44,6 +44,10 @@ export class TenantLifecycle1795640000000 implements MigrationInterface {
     await db.query(`
       create trigger tenants_lifecycle_dates before insert or update of status, cancelled_at, billing_period_end
         on tenants for each row execute function app.tenant_lifecycle_dates()`);
+    // Tenants a provider cancelled before this migration get their dates now.
+    await db.query(
+      `update tenants set cancelled_at = coalesce(cancelled_at, updated_at) where status = 'cancelled'`,
+    );
 
     // The tenant being shredded in this transaction: set only by app.shred_tenant_rows, and only
     // ever a tenant marked deleted.
