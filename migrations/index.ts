@@ -17,6 +17,7 @@ import { Billing1795600000000 } from './1795600000000-billing';
 import { PlanLimits1795610000000 } from './1795610000000-plan-limits';
 import { BillingStanding1795620000000 } from './1795620000000-billing-standing';
 import { TenantLifecycle1795640000000 } from './1795640000000-tenant-lifecycle';
+import { LeadVersions1795650000000 } from './1795650000000-lead-versions';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   PlanLimits1795610000000,
   BillingStanding1795620000000,
   TenantLifecycle1795640000000,
+  LeadVersions1795650000000,
 ];

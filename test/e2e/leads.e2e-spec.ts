@@ -195,3 +195,80 @@ describe('audit', () => {
     ]);
   });
 });
+
+describe('no lost update: a change names the version it was made against', () => {
+  async function patch(leadId: string, body: object, ifMatch?: string) {
+    const response = await api.app.inject({
+      method: 'PATCH',
+      url: `/v1/tenants/${g.tenantId}/leads/${leadId}`,
+      payload: body,
+      headers: { authorization: `Bearer ${g.tokens[MANAGER]}`, ...(ifMatch ? { 'if-match': ifMatch } : {}) },
+    });
+    return {
+      status: response.statusCode,
+      etag: response.headers.etag,
+      body: response.json<Record<string, unknown>>(),
+    };
+  }
+
+  const events = async (leadId: string) =>
+    (
+      await admin.query<{ n: number }>(
+        `select count(*)::int as n from audit_events where subject_id = $1 and action = 'lead.update'`,
+        [leadId],
+      )
+    ).rows[0]!.n;
+
+  it('reads carry the version as the ETag; a change against an older one is refused (412), nothing written', async () => {
+    const leadId = await newLead(MANAGER);
+    const read = await api.app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${g.tenantId}/leads/${leadId}`,
+      headers: { authorization: `Bearer ${g.tokens[MANAGER]}` },
+    });
+    expect(read.headers.etag).toBe('"1"');
+    expect(read.json<{ version: number }>().version).toBe(1);
+
+    const first = await patch(leadId, { status: 'contacted' }, '"1"');
+    expect(first).toMatchObject({ status: 200, etag: '"2"', body: { status: 'contacted', version: 2 } });
+    // A second client still holding version 1 would undo the first's change without seeing it.
+    const stale = await patch(leadId, { status: 'lost', lostReason: 'no answer' }, '"1"');
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ type: '/problems/leads-version-mismatch' });
+    expect(String(stale.body.detail)).toContain('version 2');
+    expect(await events(leadId)).toBe(1);
+    const after = await call(MANAGER, 'GET', `/leads/${leadId}`);
+    expect(after.body).toMatchObject({ status: 'contacted', version: 2 });
+
+    // `*` and no If-Match at all: the change applies to whatever version is there.
+    expect((await patch(leadId, { status: 'appointment' }, '*')).body).toMatchObject({ version: 3 });
+    expect((await patch(leadId, { status: 'negotiating' })).body).toMatchObject({ version: 4 });
+    // An If-Match we cannot read is refused, not ignored.
+    expect((await patch(leadId, { status: 'won' }, 'version-4')).status).toBe(400);
+  });
+
+  it('two changes against the same version at once: exactly one lands', async () => {
+    const leadId = await newLead(MANAGER);
+    const answers = await Promise.all([
+      patch(leadId, { status: 'contacted' }, '"1"'),
+      patch(leadId, { status: 'lost', lostReason: 'duplicate' }, '"1"'),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 412]);
+    expect(await events(leadId)).toBe(1);
+  });
+
+  it('assigning moves the version too and takes If-Match', async () => {
+    const leadId = await newLead(MANAGER);
+    const assign = (userId: string, ifMatch: string) =>
+      api.app.inject({
+        method: 'POST',
+        url: `/v1/tenants/${g.tenantId}/leads/${leadId}/assign`,
+        payload: { userId },
+        headers: { authorization: `Bearer ${g.tokens[MANAGER]}`, 'if-match': ifMatch },
+      });
+    const assigned = await assign(g.userIds[SALES]!, '"1"');
+    expect(assigned.statusCode).toBe(200);
+    expect(assigned.headers.etag).toBe('"2"');
+    expect((await assign(g.userIds[OTHER_SALES]!, '"1"')).statusCode).toBe(412);
+  });
+});

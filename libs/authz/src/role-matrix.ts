@@ -98,6 +98,7 @@ export const SUBJECT_FIELDS = {
     'lostReason',
     'assignedUserId',
     'createdAt',
+    'version',
   ],
   Booking: [
     'id',

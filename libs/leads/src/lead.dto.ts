@@ -64,6 +64,10 @@ export class LeadDto {
   @ApiProperty({ nullable: true, type: String }) lostReason!: string | null;
   @ApiProperty({ nullable: true, type: String }) assignedUserId!: string | null;
   @ApiProperty() createdAt!: string;
+  @ApiProperty({
+    description: 'moves with every change; also the ETag. Send If-Match: "<version>" with a change',
+  })
+  version!: number;
 }
 
 export class LeadPageDto {

@@ -20,6 +20,9 @@ export enum LeadsErrorCode {
   DoubleBooking = 'leads.double_booking',
   BookingTime = 'leads.booking_time',
   NotAPdf = 'leads.not_a_pdf',
+  /** The lead changed since the caller read the version it names in If-Match. */
+  VersionMismatch = 'leads.version_mismatch',
+  BadPrecondition = 'leads.bad_precondition',
 }
 
 export class LeadsError extends DomainError<LeadsErrorCode> {
@@ -49,7 +52,10 @@ export class LeadsError extends DomainError<LeadsErrorCode> {
       case LeadsErrorCode.UnknownVehicle:
       case LeadsErrorCode.UnknownCustomer:
       case LeadsErrorCode.BookingTime:
+      case LeadsErrorCode.BadPrecondition:
         return 400;
+      case LeadsErrorCode.VersionMismatch:
+        return 412;
       case LeadsErrorCode.NotAPdf:
         return 415;
       default:

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AppAbility, Can, CurrentAbility, Redact } from '@forecourt/authz';
 import { Ctx, type RequestContext } from '@forecourt/core';
@@ -13,12 +24,14 @@ import {
   LeadQueryDto,
   PatchLeadDto,
 } from './lead.dto';
+import { LeadEntityTag, versionFromIfMatch } from './lead-version';
 import { Leads } from './leads.service';
 
 /** A tenant's leads: sales see theirs, managers their stores, marketing without contact details. */
 @ApiTags('leads')
 @Controller('v1/tenants/:tenantId/leads')
 @Guarded()
+@UseInterceptors(LeadEntityTag)
 export class LeadsController {
   constructor(private readonly leads: Leads) {}
 
@@ -69,8 +82,9 @@ export class LeadsController {
     @CurrentAbility() ability: AppAbility,
     @Param() params: LeadParams,
     @Body() body: PatchLeadDto,
+    @Headers('if-match') ifMatch: string | undefined,
   ): Promise<LeadDto> {
-    return this.leads.update(ctx, ability, params.leadId, body);
+    return this.leads.update(ctx, ability, params.leadId, body, versionFromIfMatch(ifMatch));
   }
 
   @Post(':leadId/assign')
@@ -83,7 +97,8 @@ export class LeadsController {
     @CurrentAbility() ability: AppAbility,
     @Param() params: LeadParams,
     @Body() body: AssignLeadDto,
+    @Headers('if-match') ifMatch: string | undefined,
   ): Promise<LeadDto> {
-    return this.leads.assign(ctx, ability, params.leadId, body.userId);
+    return this.leads.assign(ctx, ability, params.leadId, body.userId, versionFromIfMatch(ifMatch));
   }
 }

@@ -13,7 +13,7 @@ import { LeadsError, LeadsErrorCode } from './leads-error';
 const LEAD_COLUMNS = `l.id, l.store_id as "storeId", l.customer_id as "customerId", c.name as "customerName",
   c.email as "customerEmail", c.phone as "customerPhone", l.vehicle_id as "vehicleId", l.source, l.status,
   l.lost_reason as "lostReason", l.assigned_user_id as "assignedUserId",
-  ${isoTimestampSql('l.created_at')} as "createdAt"`;
+  ${isoTimestampSql('l.created_at')} as "createdAt", l.version`;
 // A left join: the planner then walks the leads in id order and stops at the page (an inner join it
 // estimated at one row and sorted every lead of the tenant); a lead's customer is always in its store.
 const LEADS_WITH_CUSTOMER = `leads l left join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id`;
@@ -97,18 +97,23 @@ export class Leads {
     return lead;
   }
 
-  /** Moves the lead along the pipeline (a lost lead needs its reason) or changes its vehicle. */
+  /**
+   * Moves the lead along the pipeline (a lost lead needs its reason) or changes its vehicle.
+   * `expectedVersion` (from If-Match): refused unless the lead is still at that version.
+   */
   async update(
     ctx: RequestContext,
     ability: AppAbility,
     leadId: string,
     patch: PatchLeadDto,
+    expectedVersion: number | null = null,
   ): Promise<LeadDto> {
     const scope = tenantScopeOf(ctx);
     return this.translated(() =>
       this.transactions.run(scope, async (tx) => {
         const current = await this.lead(tx, leadId, { lock: true });
         await this.rows.assert(ctx, ability, 'update', 'Lead', { tenantId: scope.tenantId, ...current });
+        assertVersion(current, expectedVersion);
         const status = patch.status ?? current.status;
         if (!canMoveLead(current.status, status)) {
           throw new LeadsError(
@@ -131,7 +136,7 @@ export class Leads {
         ];
         if (changed.length === 0) return current;
         await tx.query(
-          `update leads set status = $3, lost_reason = $4, vehicle_id = $5, updated_at = now()
+          `update leads set status = $3, lost_reason = $4, vehicle_id = $5, version = version + 1, updated_at = now()
             where tenant_id = $1 and id = $2`,
           [scope.tenantId, leadId, status, lostReason, vehicleId],
         );
@@ -147,16 +152,23 @@ export class Leads {
     );
   }
 
-  /** Hands the lead to a member who works its store. */
-  async assign(ctx: RequestContext, ability: AppAbility, leadId: string, userId: string): Promise<LeadDto> {
+  /** Hands the lead to a member who works its store (`expectedVersion` as for {@link update}). */
+  async assign(
+    ctx: RequestContext,
+    ability: AppAbility,
+    leadId: string,
+    userId: string,
+    expectedVersion: number | null = null,
+  ): Promise<LeadDto> {
     const scope = tenantScopeOf(ctx);
     return this.transactions.run(scope, async (tx) => {
       const current = await this.lead(tx, leadId, { lock: true });
       await this.rows.assert(ctx, ability, 'assign', 'Lead', { tenantId: scope.tenantId, ...current });
+      assertVersion(current, expectedVersion);
       await assertWorksStore(tx, userId, current.storeId, 'userId');
       if (userId === current.assignedUserId) return current;
       await tx.query(
-        'update leads set assigned_user_id = $3, updated_at = now() where tenant_id = $1 and id = $2',
+        'update leads set assigned_user_id = $3, version = version + 1, updated_at = now() where tenant_id = $1 and id = $2',
         [scope.tenantId, leadId, userId],
       );
       await this.audit.append(tx, ctx, {
@@ -219,4 +231,14 @@ export function leadListQuery(
       ['l.customer_id', query.customerId],
     ],
   });
+}
+
+/** A change made against a version the lead has moved past would overwrite what it did not see. */
+function assertVersion(current: LeadDto, expected: number | null): void {
+  if (expected !== null && current.version !== expected) {
+    throw new LeadsError(
+      LeadsErrorCode.VersionMismatch,
+      `If-Match: the lead changed since version ${expected}; it is at version ${current.version}, read it again`,
+    );
+  }
 }
