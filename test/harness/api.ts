@@ -33,6 +33,8 @@ export async function startTestApi(
     backupSchedule?: boolean;
     /** The time the rules see (cancellation, grace, deletion, export expiry); the system clock by default. */
     clock?: Clock;
+    /** Rewrites the runtime role's URL (e.g. through a {@link TcpProxy} a test can cut). */
+    runtimeUrl?: (url: string) => string;
   } = {},
 ): Promise<TestApi> {
   const shared = options.shareDatabaseWith;
@@ -62,7 +64,7 @@ export async function startTestApi(
   };
   const app = await createApp({
     config,
-    runtimeDatabaseUrl: db.runtimeUrl,
+    runtimeDatabaseUrl: options.runtimeUrl ? options.runtimeUrl(db.runtimeUrl) : db.runtimeUrl,
     extraImports: options.extraImports,
     backups,
     clock: options.clock,

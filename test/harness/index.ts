@@ -50,3 +50,4 @@ export {
   startBillingFixture,
   storedBillingEvents,
 } from './billing';
+export { TcpProxy } from './tcp-proxy';

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { DomainError } from './domain-error';
 import { FieldError, Problem, problem } from './problem';
 
@@ -94,6 +95,9 @@ export function toProblem(error: unknown, requestId: string): Problem {
     // Raised by the database for a row beyond the tenant's plan (migration plan-limits), whichever
     // code path made it; its message is Forecourt's own, with numbers only.
     return problem(402, 'plan-limit-reached', error.message, requestId);
+  }
+  if (isDatabaseUnavailable(error)) {
+    return problem(503, 'database-unavailable', 'The database is unavailable; try again shortly', requestId);
   }
   if (isFastifyError(error) && error.code !== undefined) {
     const known = FASTIFY_PROBLEMS[error.code];

@@ -62,6 +62,10 @@ export function createRuntimeDataSource(options: Omit<DatabaseModuleOptions, 'mi
       pipeline: true,
       // A transaction left open by a stuck request is ended by the server.
       idle_in_transaction_session_timeout: 60_000,
+      // While the database is away, a request waiting for a connection gives up (503) rather than
+      // hanging; a dead peer is noticed on idle connections too.
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
     },
   });
 }

@@ -148,6 +148,12 @@ export class TenantTransaction {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A connection that dies between our reads (the database restarting, the network) emits
+    // 'error' on the client; unheard, that would end the process. Heard, it only retires the client.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       return await runScopedStatement<R>(
         client,
@@ -159,6 +165,7 @@ export class TenantTransaction {
       if (!(error instanceof DatabaseError)) broken = error as Error;
       throw error;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
