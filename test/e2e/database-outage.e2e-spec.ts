@@ -7,6 +7,7 @@ import {
   temporaryMailDir,
   type TestApi,
 } from '@forecourt/test-harness';
+import { Pool } from 'pg';
 
 /**
  * The database away for 10 s under a steady mix of reads and writes (the API's connections go
@@ -115,3 +116,36 @@ it('answers 503 while the database is away, goes unready, and recovers by itself
   // Recovered within a few seconds of the return (the figure is in docs/reliability.md).
   expect(recoveredAt - backAt).toBeLessThan(5_000);
 }, 60_000);
+
+it('answers 503 while the server ends every connection to the database and refuses new ones, then recovers', async () => {
+  const token = g.tokens['admin@outage.test']!;
+  const get = () =>
+    api.app.inject({
+      method: 'GET',
+      url: `/v1/tenants/${g.tenantId}/stores`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  expect((await get()).statusCode).toBe(200);
+  const superuser = new Pool({ connectionString: api.db.adminUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 });
+  try {
+    await superuser.query(`alter database ${api.db.name} allow_connections false`);
+    await superuser.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
+      api.db.name,
+    ]);
+    const during = await Promise.all(Array.from({ length: 5 }, () => get()));
+    for (const answer of during) {
+      expect(answer.statusCode).toBe(503);
+      expect(answer.json<{ type: string }>().type).toBe('/problems/database-unavailable');
+    }
+    expect((await api.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+  } finally {
+    await superuser.query(`alter database ${api.db.name} allow_connections true`);
+    await superuser.end();
+  }
+  let status = 0;
+  for (let tries = 0; tries < 50 && status !== 200; tries++) {
+    status = (await get()).statusCode;
+    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(status).toBe(200);
+});

@@ -11,6 +11,7 @@ describe('a database that cannot be reached', () => {
       withCode('the database system is starting up', '57P03'),
       withCode('connection failure', '08006'),
       withCode('sorry, too many clients already', '53300'),
+      withCode('database "forecourt" is not currently accepting connections', '55000'),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
     ]) {
@@ -23,6 +24,7 @@ describe('a database that cannot be reached', () => {
       withCode('duplicate key value violates unique constraint', '23505'),
       withCode('permission denied for table audit_events', '42501'),
       withCode('canceling statement due to statement timeout', '57014'),
+      withCode('currval of sequence "s" is not yet defined in this session', '55000'),
       new Error('something else went wrong'),
       'Connection terminated',
     ]) {

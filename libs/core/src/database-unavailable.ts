@@ -30,5 +30,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
-  return typeof message === 'string' && CONNECTION_LOST.test(message);
+  if (typeof message !== 'string') return false;
+  // 55000 is a broad class; only its "not accepting connections" (a database closed for now) counts.
+  if (code === '55000') return message.includes('not currently accepting connections');
+  return CONNECTION_LOST.test(message);
 }
