@@ -16,6 +16,7 @@ import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
 import { Billing1795600000000 } from './1795600000000-billing';
 import { PlanLimits1795610000000 } from './1795610000000-plan-limits';
 import { BillingStanding1795620000000 } from './1795620000000-billing-standing';
+import { Exports1795630000000 } from './1795630000000-exports';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   Billing1795600000000,
   PlanLimits1795610000000,
   BillingStanding1795620000000,
+  Exports1795630000000,
 ];

@@ -50,3 +50,4 @@ export {
   startBillingFixture,
   storedBillingEvents,
 } from './billing';
+export { type ArchiveFile, readArchive } from './zip-archive';

@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
+import { ExportArchive } from './export-archive';
+import { ExportQueue } from './export-queue';
+import { ExportWorker } from './export-worker';
+import { ExportsController } from './exports.controller';
+import { Exports } from './exports.service';
 
 /**
  * The tenant's data as its owner's: export at any time; cancellation, grace and restore; the
@@ -7,8 +12,8 @@ import { AuthModule } from '@forecourt/auth';
  */
 @Module({
   imports: [AuthModule],
-  controllers: [],
-  providers: [],
+  controllers: [ExportsController],
+  providers: [Exports, ExportQueue, ExportArchive, ExportWorker],
   exports: [],
 })
 export class LifecycleModule {}
