@@ -255,6 +255,44 @@ describe.each(['jsonl', 'csv'] as const)('an export in %s', (format) => {
     }
   });
 
+  it("parses back: each table's rows are the tenant's, with their ids and no generated search keys", async () => {
+    for (const table of EXPORT_TABLES) {
+      const text = files.get(`${table.name}.${format}`)!.bytes!.toString('utf8');
+      const rows: Record<string, unknown>[] =
+        format === 'jsonl'
+          ? text
+              .trim()
+              .split('\n')
+              .map((line) => JSON.parse(line) as Record<string, unknown>)
+          : parse<Record<string, string>>(text, { columns: true });
+      const ids = await inTenant(runtime, { tenantId: alpha.tenantId }, async (client) =>
+        (await client.query<{ id: string }>(`select id from ${table.name} order by id`)).rows.map(
+          (row) => row.id,
+        ),
+      );
+      expect({ table: table.name, ids: rows.map((row) => row.id) }).toEqual({ table: table.name, ids });
+      for (const row of rows) expect(row.tenant_id).toBe(alpha.tenantId);
+    }
+    const vehicle = (
+      format === 'jsonl' ? JSON.parse(files.get('vehicles.jsonl')!.bytes!.toString('utf8')) : null
+    ) as Record<string, unknown> | null;
+    if (vehicle) {
+      expect(vehicle).toMatchObject({ make: 'AlphaMake', price_minor: 2_150_000, vin: '1M8GDM9AXKP042788' });
+      expect(vehicle).not.toHaveProperty('make_key');
+    } else {
+      const [row] = parse<Record<string, string>>(files.get('vehicles.csv')!.bytes!.toString('utf8'), {
+        columns: true,
+      });
+      expect(row).toMatchObject({
+        make: 'AlphaMake',
+        price_minor: '2150000',
+        vin: '1M8GDM9AXKP042788',
+        trim: '',
+      });
+      expect(row).not.toHaveProperty('make_key');
+    }
+  });
+
   it('lists every file in the manifest with the SHA-256 and size of its bytes', () => {
     expect(manifest).toMatchObject({
       format: 'forecourt-tenant-export/1',

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { ClsService } from 'nestjs-cls';
+import { to as copyTo } from 'pg-copy-streams';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { runScopedStatement } from './scoped-statement';
@@ -13,14 +15,25 @@ export interface TenantWork {
   readonly manager: EntityManager;
   /** Parameterised SQL on this transaction's connection. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * `COPY (...) TO STDOUT` on this transaction's connection: the bytes PostgreSQL sends, as a
+   * stream that pauses the server while it is not read (bulk reads that should never become rows
+   * in memory). COPY takes no parameters; read it to its end before the next query.
+   */
+  copyOut(sql: string): Readable & { readonly rowCount: number };
 }
 
 export interface TenantTransactionOptions {
   /** statement_timeout for this transaction, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * A transaction that only reads, all of it from one snapshot (`repeatable read, read only`):
+   * for a consistent copy of several tables (a tenant's export).
+   */
+  readOnlySnapshot?: boolean;
 }
 
-export interface TenantStatementOptions extends TenantTransactionOptions {
+export interface TenantStatementOptions extends Pick<TenantTransactionOptions, 'timeoutMs'> {
   /**
    * Keep the statement prepared on each connection, so PostgreSQL parses and plans it once per
    * connection instead of on every call: for fixed hot-path statements only (the text must not
@@ -91,7 +104,7 @@ export class TenantTransaction {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     const context = Promise.all([
-      client.query('begin'),
+      client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin'),
       client.query({ name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: params }),
     ]);
     context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
@@ -101,6 +114,7 @@ export class TenantTransaction {
       scope,
       manager: runner.manager,
       query: (sql, values) => client.query(sql, values),
+      copyOut: (sql) => client.query(unpipelined(client, copyTo(sql))),
     };
 
     let broken: Error | undefined;
@@ -177,6 +191,24 @@ export class TenantTransaction {
     if (!work) throw new TenantTransactionRequiredError();
     return work;
   }
+}
+
+/**
+ * A COPY reads the connection's socket itself, so nothing may be pipelined behind it: the
+ * connection leaves pipeline mode for it (queries sent meanwhile wait their turn) and returns to
+ * it when PostgreSQL is ready for the next query, after the COPY ended or failed.
+ */
+function unpipelined<Q extends object>(client: PoolClient, query: Q): Q {
+  const connection = client as unknown as { pipeline: boolean };
+  const submittable = query as unknown as { handleReadyForQuery(con: unknown): void };
+  const pipelined = connection.pipeline;
+  const ready = submittable.handleReadyForQuery.bind(query);
+  connection.pipeline = false;
+  submittable.handleReadyForQuery = (con) => {
+    connection.pipeline = pipelined;
+    ready(con);
+  };
+  return query;
 }
 
 const preparedNames = new Map<string, string>();

@@ -9,9 +9,7 @@ import {
   formatRecord,
 } from '@forecourt/audit';
 import { Clock } from '@forecourt/core';
-import { TenantKeys } from '@forecourt/crypto';
 import { type TenantScope, TenantTransaction } from '@forecourt/database';
-import { openCustomerIdentifiers } from '@forecourt/leads';
 import { ObjectStore } from '@forecourt/storage';
 import type { ExportJob, StoredArchive } from './export-queue';
 import {
@@ -20,22 +18,22 @@ import {
   EXPORT_TABLES,
   type ExportFormat,
   type ExportObjects,
-  type ExportRow,
-  type ExportTable,
   fileOf,
-  formatRows,
 } from './export-tables';
+import { Handover } from './export-handover';
+import { ExportTableReader, type TableStep } from './export-table-reader';
 import { ExportZip, type WrittenFile } from './export-zip';
 
 /** The tenant's whole data: every store. */
 type OwnScope = TenantScope & { tenantId: string };
-/** A batch as read: the row's JSON, and a customer's identifiers still sealed. */
-type BatchRow = { id: string; row: ExportRow } & Record<string, unknown>;
 
 /** A row that points at an object: its id, the object's key and recorded SHA-256 (hex). */
 type ObjectRow = { id: string; key: string; sha256: string };
 
-/** Rows read per round trip: each batch is one statement, so memory holds one batch at most. */
+/** Below every id: where a keyset read starts. */
+const NIL_ID = '00000000-0000-0000-0000-000000000000';
+
+/** Rows per keyset read of the rows that point at objects, and audit events per piece. */
 const BATCH_ROWS = 1_000;
 export const MANIFEST_FORMAT = 'forecourt-tenant-export/1';
 
@@ -86,7 +84,7 @@ export class ExportArchive {
   constructor(
     private readonly transactions: TenantTransaction,
     private readonly objects: ObjectStore,
-    private readonly keys: TenantKeys,
+    private readonly tables: ExportTableReader,
     private readonly auditLog: AuditLog,
     private readonly sealer: AuditSealer,
     private readonly checkpoints: AuditCheckpoints,
@@ -102,13 +100,18 @@ export class ExportArchive {
   async write(job: ExportJob, progress: ExportProgress, signal: AbortSignal): Promise<StoredArchive> {
     const scope: OwnScope = { tenantId: job.tenantId, stores: 'all' };
     await this.sealer.seal(job.tenantId, { wait: true });
-    progress.rowsTotal = await this.rowsTotal(job.tenantId);
 
     const exportedAt = this.clock.now();
     const zip = new ExportZip(exportedAt);
     const objectPath = ExportArchive.objectPathOf(job.id, job.attempt);
     const stored = this.objects.put({ tenantId: job.tenantId }, objectPath, zip.output);
     stored.catch((error: Error) => zip.fail(error)); // the store gave up: stop producing
+    const steps = new Handover<TableStep>();
+    const counted = (rowsTotal: number) => (progress.rowsTotal = rowsTotal);
+    const reading = this.tables.read(scope, job.format, steps, counted, signal).then(
+      () => steps.end(),
+      (error: Error) => steps.fail(error),
+    );
     try {
       const files: ManifestFile[] = [];
       const missingObjects: Manifest['missingObjects'] = [];
@@ -116,10 +119,11 @@ export class ExportArchive {
         const rows = { count: 0 };
         const written = await zip.add(
           fileOf(table.name, job.format),
-          this.tableFile(scope, table, job.format, rows, progress, signal),
+          this.tableFile(steps, table.name, job.format, rows, progress),
         );
         files.push({ ...written, kind: 'table', table: table.name, rows: rows.count });
       }
+      await reading;
       const events = { count: 0 };
       const auditPath = fileOf('audit_trail', job.format);
       const audit = await zip.add(auditPath, this.auditFile(job, exportedAt, events, progress, signal));
@@ -146,84 +150,41 @@ export class ExportArchive {
       const object = await stored;
       return { objectPath, size: object.size, sha256: object.sha256, rowCount: manifest.rowCount };
     } catch (error) {
+      steps.cancel(error as Error);
       zip.fail(error as Error);
+      await reading; // settles once the reading transaction has ended
       await stored.catch(() => undefined); // settles once the store has dropped what it had
       throw error;
     }
   }
 
-  /** Every row the archive will hold, counted before it is written (for the progress). */
-  private async rowsTotal(tenantId: string): Promise<number> {
-    const counts = [...EXPORT_TABLES.map((table) => table.name), 'audit_events']
-      .map((table) => `(select count(*) from ${table} where tenant_id = $1)`)
-      .join(' + ');
-    const { rows } = await this.transactions.statement<{ total: string }>(
-      { tenantId, stores: 'all' },
-      `select ${counts} as total`,
-      [tenantId],
-    );
-    return Number(rows[0]?.total ?? 0);
-  }
-
-  /** A table's file: the CSV header, then its rows by id, a batch per statement. */
+  /** Consumer: one table's file from the steps handed over: the CSV header, then its rows' bytes. */
   private async *tableFile(
-    scope: OwnScope,
-    table: ExportTable,
+    steps: Handover<TableStep>,
+    table: string,
     format: ExportFormat,
     rows: { count: number },
     progress: ExportProgress,
-    signal: AbortSignal,
   ): AsyncGenerator<Buffer> {
-    const columns = await this.columnsOf(scope, table);
-    if (format === 'csv') yield Buffer.from(csvHeaderOf(columns), 'utf8');
-    const sql = batchSql(table);
-    let after: string | null = null;
+    const first = await steps.take();
+    if (first?.kind !== 'columns' || first.table !== table)
+      throw new Error(`the reader did not start ${table}`);
+    if (format === 'csv') yield Buffer.from(csvHeaderOf(first.columns), 'utf8');
+    let announced = 0;
     for (;;) {
-      signal.throwIfAborted();
-      const batch: { rows: BatchRow[] } = await this.transactions.statement<BatchRow>(scope, sql, [
-        scope.tenantId,
-        after,
-        BATCH_ROWS,
-      ]);
-      const read = table.openedColumns ? await this.opened(scope, batch.rows) : batch.rows.map((r) => r.row);
-      if (read.length > 0) yield Buffer.from(formatRows(format, columns, read), 'utf8');
-      rows.count += read.length;
-      progress.rowsDone += read.length;
-      if (batch.rows.length < BATCH_ROWS) return;
-      after = batch.rows[batch.rows.length - 1]!.id;
+      const step = await steps.take();
+      if (step?.kind === 'bytes') {
+        for (const chunk of step.chunks) yield chunk;
+        announced += step.rows;
+        progress.rowsDone += step.rows;
+      } else if (step?.kind === 'end') {
+        rows.count = step.rows;
+        progress.rowsDone += step.rows - announced;
+        return;
+      } else {
+        throw new Error(`the reader stopped within ${table}`);
+      }
     }
-  }
-
-  /** The columns of `table` as the file has them, in the table's order. */
-  private async columnsOf(scope: TenantScope, table: ExportTable): Promise<string[]> {
-    const { rows } = await this.transactions.statement<{ name: string }>(
-      scope,
-      `select column_name as name from information_schema.columns
-        where table_schema = 'public' and table_name = $1 order by ordinal_position`,
-      [table.name],
-    );
-    const kept = new Set([...Object.keys(table.computed ?? {}), ...(table.openedColumns ?? [])]);
-    return rows.map((row) => row.name).filter((name) => !table.omit.includes(name) || kept.has(name));
-  }
-
-  /** Customers' rows with their sealed identifiers opened under the tenant's key. */
-  private async opened(scope: OwnScope, rows: readonly BatchRow[]): Promise<ExportRow[]> {
-    const queries = this.transactions.queries(scope);
-    const opened: ExportRow[] = [];
-    for (const row of rows) {
-      const identifiers = await openCustomerIdentifiers(this.keys, queries, row.id, {
-        nationalId: row.sealed_national_id as Buffer | null,
-        driverLicense: row.sealed_driver_license as Buffer | null,
-        sensitive: row.sealed_sensitive as Buffer | null,
-      });
-      opened.push({
-        ...row.row,
-        national_id: identifiers.nationalId,
-        driver_license: identifiers.driverLicense,
-        sensitive: identifiers.sensitive,
-      });
-    }
-    return opened;
   }
 
   /** The audit trail as `GET …/audit-events/export` gives it: header, checkpoints, every event. */
@@ -273,13 +234,13 @@ export class ExportArchive {
     signal: AbortSignal,
   ): Promise<void> {
     const prefix = `tenants/${scope.tenantId}/`;
-    let after: string | null = null;
+    let after = NIL_ID;
     for (;;) {
       signal.throwIfAborted();
       const { rows }: { rows: ObjectRow[] } = await this.transactions.statement<ObjectRow>(
         scope,
         `select id, ${spec.keyColumn} as key, encode(${spec.sha256Column}, 'hex') as sha256 from ${spec.table}
-          where tenant_id = $1 and ${spec.keyColumn} is not null and ($2::uuid is null or id > $2)
+          where tenant_id = $1 and ${spec.keyColumn} is not null and id > $2
           order by id limit $3`,
         [scope.tenantId, after, BATCH_ROWS],
       );
@@ -305,15 +266,4 @@ export class ExportArchive {
       after = rows[rows.length - 1]!.id;
     }
   }
-}
-
-/** The statement that reads one batch of `table`: each row as PostgreSQL's JSON of it. */
-function batchSql(table: ExportTable): string {
-  const computed = Object.entries(table.computed ?? {})
-    .map(([column, expression]) => `'${column}', ${expression}`)
-    .join(', ');
-  const row = `to_jsonb(t) - '{${table.omit.join(',')}}'::text[]${computed ? ` || jsonb_build_object(${computed})` : ''}`;
-  const sealed = table.openedColumns?.map((column) => `, t.${column} as sealed_${column}`).join('') ?? '';
-  return `select t.id, ${row} as row${sealed} from ${table.name} t
-    where t.tenant_id = $1 and ($2::uuid is null or t.id > $2) order by t.id limit $3`;
 }

@@ -3,45 +3,34 @@ import { stringify } from 'csv-stringify/sync';
 export type ExportFormat = 'jsonl' | 'csv';
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const satisfies readonly ExportFormat[];
 
-/** One table of the archive: which rows, which columns, and the file they go to. */
+/**
+ * One table of the archive, also the file's name (`<name>.jsonl` or `<name>.csv`). Every column
+ * goes out in the table's order, except generated ones (search keys derived from the others).
+ */
 export interface ExportTable {
-  /** The table, also the file's name (`<name>.jsonl` or `<name>.csv`). */
   name: string;
-  /**
-   * Columns left out of the file: generated search keys (derived, not data) and sealed
-   * identifiers, which go out opened under their own names (see `openedColumns`).
-   */
-  omit: readonly string[];
-  /** Columns computed in SQL instead of taken as they are (bytes as hex, for instance). */
+  /** Columns computed in SQL instead of taken as stored (bytes as hex, for instance). */
   computed?: Readonly<Record<string, string>>;
-  /** Columns added after the row is read (the opened identifiers of a customer). */
-  openedColumns?: readonly string[];
+  /** Columns sealed under the tenant's key: read as bytes, written opened (it is the owner's copy). */
+  sealed?: readonly string[];
 }
 
 /**
  * What the archive holds, in order: the tenant's inventory, its sales floor and its invoices, each
- * table whole (every column, its rows by id). The audit trail follows as a file of its own, and the
- * objects the rows point at under `media/`.
+ * table whole (its rows by id). The audit trail follows as a file of its own, and the objects
+ * the rows point at under `media/`.
  */
 export const EXPORT_TABLES: readonly ExportTable[] = [
-  { name: 'stores', omit: [] },
-  { name: 'vehicles', omit: [] },
-  { name: 'vehicle_media', omit: ['sha256'], computed: { sha256: `encode(t.sha256, 'hex')` } },
-  {
-    name: 'customers',
-    omit: ['name_key', 'phone_reversed', 'national_id', 'driver_license', 'sensitive'],
-    openedColumns: ['national_id', 'driver_license', 'sensitive'],
-  },
-  { name: 'consent_events', omit: [] },
-  { name: 'leads', omit: [] },
-  { name: 'messages', omit: [] },
-  { name: 'bookings', omit: [] },
-  {
-    name: 'deals',
-    omit: ['bill_of_sale_sha256'],
-    computed: { bill_of_sale_sha256: `encode(t.bill_of_sale_sha256, 'hex')` },
-  },
-  { name: 'invoices', omit: [] },
+  { name: 'stores' },
+  { name: 'vehicles' },
+  { name: 'vehicle_media', computed: { sha256: `encode(t.sha256, 'hex')` } },
+  { name: 'customers', sealed: ['national_id', 'driver_license', 'sensitive'] },
+  { name: 'consent_events' },
+  { name: 'leads' },
+  { name: 'messages' },
+  { name: 'bookings' },
+  { name: 'deals', computed: { bill_of_sale_sha256: `encode(t.bill_of_sale_sha256, 'hex')` } },
+  { name: 'invoices' },
 ];
 
 /** Rows that point at an object in storage, whose bytes go into the archive under `folder`. */
@@ -77,23 +66,20 @@ export function csvHeaderOf(columns: readonly string[]): string {
 }
 
 /**
- * Rows as the file's text: JSON Lines with every value as PostgreSQL's JSON gives it, or CSV in
- * `columns` order (an empty cell is null; objects and lists are JSON; the rest as text).
+ * One row as a line of the file, as PostgreSQL's `COPY` writes the other tables' rows: JSON Lines
+ * with every value as JSON gives it, or CSV in `columns` order (text as itself, other values as
+ * JSON; a null is an empty cell, an empty text `""`).
  */
-export function formatRows(
-  format: ExportFormat,
-  columns: readonly string[],
-  rows: readonly ExportRow[],
-): string {
-  if (format === 'jsonl') return rows.map((row) => `${JSON.stringify(row)}\n`).join('');
-  return stringify(
-    rows.map((row) => columns.map((column) => csvCell(row[column]))),
-    { record_delimiter: '\n' },
-  );
+export function formatRow(format: ExportFormat, columns: readonly string[], row: ExportRow): string {
+  if (format === 'jsonl') return `${JSON.stringify(row)}\n`;
+  return stringify([columns.map((column) => csvCell(row[column]))], {
+    record_delimiter: '\n',
+    quoted_empty: true,
+  });
 }
 
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
+function csvCell(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
   // Numbers, booleans, objects and lists: as JSON writes them.
   return JSON.stringify(value);

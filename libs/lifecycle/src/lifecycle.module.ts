@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@forecourt/auth';
 import { ExportArchive } from './export-archive';
 import { ExportQueue } from './export-queue';
+import { ExportTableReader } from './export-table-reader';
 import { ExportWorker } from './export-worker';
 import { ExportsController } from './exports.controller';
 import { Exports } from './exports.service';
@@ -13,7 +14,7 @@ import { Exports } from './exports.service';
 @Module({
   imports: [AuthModule],
   controllers: [ExportsController],
-  providers: [Exports, ExportQueue, ExportArchive, ExportWorker],
+  providers: [Exports, ExportQueue, ExportArchive, ExportTableReader, ExportWorker],
   exports: [],
 })
 export class LifecycleModule {}
