@@ -251,3 +251,34 @@ describe('an export whose process is killed midway', () => {
     expect(manifest.rowCount).toBe(finished.rowCount);
   }, 120_000);
 });
+
+describe('an export running when its process is asked to stop (SIGTERM)', () => {
+  it('goes back to the queue, uncounted, and the process still exits promptly; the next one completes it', async () => {
+    const first = child ?? (await startChild());
+    const requested = await call(first, 'POST', '/exports', { format: 'jsonl' });
+    const exportId = String(requested.body.id);
+    await watch(first, exportId, (state) => state.status === 'running' && state.progress.rowsDone > 0, []);
+    const stopped = await first.stop('SIGTERM');
+    child = null;
+    expect(stopped.code).toBe(0);
+    expect(stopped.ms).toBeLessThan(8_000);
+
+    const { rows } = await inTenant(runtime, { tenantId: group.tenantId }, (client) =>
+      client.query<{ status: string; attempts: number; lease_until: Date | null }>(
+        'select status, attempts, lease_until from exports where id = $1',
+        [exportId],
+      ),
+    );
+    expect(rows[0]).toEqual({ status: 'queued', attempts: 0, lease_until: null });
+
+    const next = await startChild();
+    const finished = await watch(
+      next,
+      exportId,
+      (state) => ['completed', 'failed'].includes(state.status),
+      [],
+    );
+    expect(finished.status).toBe('completed');
+    await expectCompleteArchive(await downloadTo(next, exportId), 'jsonl');
+  }, 120_000);
+});

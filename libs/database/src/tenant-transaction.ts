@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { ClsService } from 'nestjs-cls';
-import { to as copyTo } from 'pg-copy-streams';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { type CopyOut, startCopyOut } from './copy-out';
 import { runScopedStatement } from './scoped-statement';
 import { scopeSettings, TenantScope } from './tenant-scope';
 
@@ -16,11 +15,11 @@ export interface TenantWork {
   /** Parameterised SQL on this transaction's connection. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   /**
-   * `COPY (...) TO STDOUT` on this transaction's connection: the bytes PostgreSQL sends, as a
-   * stream that pauses the server while it is not read (bulk reads that should never become rows
-   * in memory). COPY takes no parameters; read it to its end before the next query.
+   * `COPY (...) TO STDOUT` on this transaction's connection: the bytes PostgreSQL sends, paused
+   * while they are not read (bulk reads that should never become rows in memory). COPY takes no
+   * parameters. Read it to its end, or `stop()` it, before anything else uses the transaction.
    */
-  copyOut(sql: string): Readable & { readonly rowCount: number };
+  copyOut(sql: string): CopyOut;
 }
 
 export interface TenantTransactionOptions {
@@ -114,7 +113,7 @@ export class TenantTransaction {
       scope,
       manager: runner.manager,
       query: (sql, values) => client.query(sql, values),
-      copyOut: (sql) => client.query(unpipelined(client, copyTo(sql))),
+      copyOut: (sql) => startCopyOut(client, this.pool(), sql, context),
     };
 
     let broken: Error | undefined;
@@ -159,8 +158,7 @@ export class TenantTransaction {
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
 
     // Straight from the driver's pool: a query runner would add nothing but overhead here.
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect();
+    const client = await this.pool().connect();
     let broken: Error | undefined;
     try {
       return await runScopedStatement<R>(
@@ -185,30 +183,17 @@ export class TenantTransaction {
     return { scope, query: (sql, values) => this.statement(scope, sql, values) };
   }
 
+  /** The driver's pool of runtime connections. */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
   /** The unit of work open in this async context; throws when there is none. */
   current(): TenantWork {
     const work = this.cls.isActive() ? this.cls.get<TenantWork | undefined>(CURRENT_WORK) : undefined;
     if (!work) throw new TenantTransactionRequiredError();
     return work;
   }
-}
-
-/**
- * A COPY reads the connection's socket itself, so nothing may be pipelined behind it: the
- * connection leaves pipeline mode for it (queries sent meanwhile wait their turn) and returns to
- * it when PostgreSQL is ready for the next query, after the COPY ended or failed.
- */
-function unpipelined<Q extends object>(client: PoolClient, query: Q): Q {
-  const connection = client as unknown as { pipeline: boolean };
-  const submittable = query as unknown as { handleReadyForQuery(con: unknown): void };
-  const pipelined = connection.pipeline;
-  const ready = submittable.handleReadyForQuery.bind(query);
-  connection.pipeline = false;
-  submittable.handleReadyForQuery = (con) => {
-    connection.pipeline = pipelined;
-    ready(con);
-  };
-  return query;
 }
 
 const preparedNames = new Map<string, string>();

@@ -112,6 +112,14 @@ export class ExportArchive {
       () => steps.end(),
       (error: Error) => steps.fail(error),
     );
+    // Stopped from outside (shutdown, lease lost): both ends give up now, not at their next step.
+    const stop = () => {
+      const reason = signal.reason instanceof Error ? signal.reason : new Error('stopped');
+      steps.cancel(reason);
+      zip.fail(reason);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
     try {
       const files: ManifestFile[] = [];
       const missingObjects: Manifest['missingObjects'] = [];
@@ -155,6 +163,8 @@ export class ExportArchive {
       await reading; // settles once the reading transaction has ended
       await stored.catch(() => undefined); // settles once the store has dropped what it had
       throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
     }
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditTrail } from '@forecourt/audit';
 import { Clock } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
+import { ObjectDeletions, objectKeyOf } from '@forecourt/storage';
 import type { ExportFormat } from './export-tables';
 
 /** Claims of one export before it is given up as failed. */
@@ -50,6 +51,7 @@ export class ExportQueue {
   constructor(
     private readonly transactions: TenantTransaction,
     private readonly trail: AuditTrail,
+    private readonly deletions: ObjectDeletions,
     private readonly clock: Clock,
   ) {}
 
@@ -84,9 +86,13 @@ export class ExportQueue {
     if (rowCount !== 1) throw new LeaseLostError();
   }
 
-  /** Marks the export completed with its stored archive, downloadable for 7 days from now. */
+  /**
+   * Marks the export completed with its stored archive, downloadable for 7 days from now; the
+   * archive itself is removed by the object sweep once they have passed.
+   */
   async complete(job: ExportJob, archive: StoredArchive): Promise<void> {
     const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + DOWNLOADABLE_MS);
     await this.transactions.run({ tenantId: job.tenantId, stores: [] }, async (tx) => {
       const { rowCount } = await tx.query(
         `update exports set status = 'completed', lease_until = null, object_path = $4, size_bytes = $5,
@@ -102,10 +108,12 @@ export class ExportQueue {
           archive.sha256,
           archive.rowCount,
           now,
-          new Date(now.getTime() + DOWNLOADABLE_MS),
+          expiresAt,
         ],
       );
       if (rowCount !== 1) throw new LeaseLostError();
+      const objectKey = objectKeyOf({ tenantId: job.tenantId }, archive.objectPath);
+      await this.deletions.keepUntil(tx, objectKey, expiresAt);
       await this.trail.append(tx, null, {
         action: 'export.complete',
         subjectType: 'Export',

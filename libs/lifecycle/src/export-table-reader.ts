@@ -160,15 +160,20 @@ async function copyTable(
            to stdout with (format csv, delimiter e'\\x02', quote e'\\x01')`
       : `copy (select ${columns.map((column) => cellOf(table, column)).join(', ')} ${from})
            to stdout with (format csv)`;
-  const stream = tx.copyOut(sql);
+  const copy = tx.copyOut(sql);
   let announced = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    signal.throwIfAborted();
-    const rows = Math.min(newlinesIn(chunk), count - announced);
-    announced += rows;
-    await steps.put({ kind: 'bytes', chunks: [chunk], rows });
+  try {
+    for await (const chunk of copy.chunks()) {
+      signal.throwIfAborted();
+      const rows = Math.min(newlinesIn(chunk), count - announced);
+      announced += rows;
+      await steps.put({ kind: 'bytes', chunks: [chunk], rows });
+    }
+  } catch (error) {
+    await copy.stop(); // the connection is free again, for the rollback
+    throw error;
   }
-  return stream.rowCount;
+  return copy.rowCount;
 }
 
 /** A row as PostgreSQL's JSON of it: less generated, computed and sealed columns, plus the computed ones. */

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
-import { ObjectStore } from '@forecourt/storage';
+import { ObjectDeletions, objectKeyOf } from '@forecourt/storage';
 import { ExportArchive, type ExportProgress } from './export-archive';
 import { type ExportJob, ExportQueue, LeaseLostError } from './export-queue';
 
@@ -44,7 +44,7 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly queue: ExportQueue,
     private readonly archive: ExportArchive,
-    private readonly objects: ObjectStore,
+    private readonly deletions: ObjectDeletions,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -91,6 +91,8 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
     }, HEARTBEAT_MS);
     try {
       await this.removeEarlierAttempts(job);
+      // Reserved before a byte is written: whatever an attempt leaves behind goes within a day.
+      await this.deletions.reserve(job.tenantId, this.objectKeyOf(job, job.attempt));
       const archive = await this.archive.write(job, progress, controller.signal);
       await this.queue.complete(job, archive);
       this.log.log(`export ${job.id} completed: ${archive.rowCount} rows, ${archive.size} bytes`);
@@ -103,8 +105,7 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async afterFailure(job: ExportJob, error: unknown): Promise<void> {
-    const objectPath = ExportArchive.objectPathOf(job.id, job.attempt);
-    await this.objects.delete({ tenantId: job.tenantId }, objectPath).catch(() => undefined);
+    await this.deletions.carryOut(job.tenantId, [this.objectKeyOf(job, job.attempt)]);
     if (error instanceof LeaseLostError) {
       this.log.warn(`export ${job.id}: ${error.message}; stopped`);
       return;
@@ -122,8 +123,11 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** A restart begins from nothing: whatever an earlier, interrupted attempt stored goes. */
   private async removeEarlierAttempts(job: ExportJob): Promise<void> {
-    for (let attempt = 1; attempt < job.attempt; attempt++) {
-      await this.objects.delete({ tenantId: job.tenantId }, ExportArchive.objectPathOf(job.id, attempt));
-    }
+    const earlier = Array.from({ length: job.attempt - 1 }, (_, index) => this.objectKeyOf(job, index + 1));
+    if (earlier.length > 0) await this.deletions.carryOut(job.tenantId, earlier);
+  }
+
+  private objectKeyOf(job: ExportJob, attempt: number): string {
+    return objectKeyOf({ tenantId: job.tenantId }, ExportArchive.objectPathOf(job.id, attempt));
   }
 }
