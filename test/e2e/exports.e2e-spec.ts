@@ -453,6 +453,7 @@ describe('requests the API refuses', () => {
     ).rows[0]!.id;
     const answer = await as(alpha, 'GET', `${url()}/${id}/download`);
     expect(answer.status).toBe(409);
+    expect(answer.body.type).toBe('/problems/export-not-ready');
     expect((await as(alpha, 'GET', `${url()}/${id}`)).body).toMatchObject({
       status: 'failed',
       rowCount: null,
@@ -475,6 +476,7 @@ describe('after 7 days', () => {
     const expired = await as(alpha, 'GET', download);
     expect(expired.status).toBe(410);
     expect(expired.type).toContain('application/problem+json');
+    expect(expired.body.type).toBe('/problems/export-expired');
     expect((await as(alpha, 'GET', `/v1/tenants/${alpha.tenantId}/exports/${id}`)).body.status).toBe(
       'completed',
     );

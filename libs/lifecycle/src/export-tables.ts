@@ -1,5 +1,3 @@
-import { stringify } from 'csv-stringify/sync';
-
 export type ExportFormat = 'jsonl' | 'csv';
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const satisfies readonly ExportFormat[];
 
@@ -62,25 +60,23 @@ export function fileOf(name: string, format: ExportFormat): string {
 
 /** The first line of a CSV file: its column names. */
 export function csvHeaderOf(columns: readonly string[]): string {
-  return stringify([[...columns]], { record_delimiter: '\n' });
+  return `${columns.map(csvCell).join(',')}\n`;
 }
 
 /**
  * One row as a line of the file, as PostgreSQL's `COPY` writes the other tables' rows: JSON Lines
  * with every value as JSON gives it, or CSV in `columns` order (text as itself, other values as
- * JSON; a null is an empty cell, an empty text `""`).
+ * JSON; a null is an empty cell, an empty text `""`; quoted where it holds a comma, a quote or a
+ * line break, quotes doubled).
  */
 export function formatRow(format: ExportFormat, columns: readonly string[], row: ExportRow): string {
   if (format === 'jsonl') return `${JSON.stringify(row)}\n`;
-  return stringify([columns.map((column) => csvCell(row[column]))], {
-    record_delimiter: '\n',
-    quoted_empty: true,
-  });
+  return `${columns.map((column) => csvCell(row[column])).join(',')}\n`;
 }
 
-function csvCell(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
   // Numbers, booleans, objects and lists: as JSON writes them.
-  return JSON.stringify(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text === '' || /[",\r\n]/.test(text) || text === '\\.' ? `"${text.replace(/"/g, '""')}"` : text;
 }
