@@ -52,7 +52,8 @@ export class Exports1795630000000 implements MigrationInterface {
     await db.query(`grant select, insert, update on exports to forecourt_runtime`);
 
     // The workers' view across tenants: which exports are waiting for an instance (queued, or
-    // running under a lease that ran out), and nothing else.
+    // running under a lease that ran out) in a tenant not deleted, and nothing else. It reads
+    // through the owner's backup_read policies (tenants has one too).
     await db.query(`
       create function app.claimable_exports(max_rows integer)
         returns table (tenant_id uuid, id uuid)
@@ -60,6 +61,7 @@ export class Exports1795630000000 implements MigrationInterface {
         set search_path = pg_catalog, pg_temp
         as $$
           select e.tenant_id, e.id from public.exports e
+          join public.tenants t on t.id = e.tenant_id and t.status <> 'deleted'
           where e.status in ('queued', 'running') and coalesce(e.lease_until, '-infinity') < now()
           order by e.created_at limit max_rows
         $$`);

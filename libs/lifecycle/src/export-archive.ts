@@ -71,13 +71,12 @@ export interface Manifest {
 
 /**
  * Writes one tenant's archive into object storage as a single stream: every table of
- * {@link EXPORT_TABLES} (customers' sealed identifiers opened: it is the owner's copy), the
- * audit trail in the audit export's own format (checkpoints included, so
- * `npm run cli -- audit:verify --file` checks it offline), the objects the rows point at, then
- * `manifest.json` with each file's rows, size and SHA-256. Rows are read in keyset batches, each
- * its own statement, and pulled only as fast as the archive is stored, so memory stays flat
- * whatever the tenant's size. The store encrypts under the tenant's key; a run that fails leaves
- * no object.
+ * {@link EXPORT_TABLES} as {@link ExportTableReader} hands it over (one snapshot; customers'
+ * sealed identifiers opened: it is the owner's copy), the audit trail in the audit export's own
+ * format (checkpoints included, so `npm run cli -- audit:verify --file` checks it offline), the
+ * objects the rows point at, then `manifest.json` with each file's rows, size and SHA-256. Every
+ * byte is pulled only as fast as the archive is stored, so memory stays flat whatever the
+ * tenant's size. The store encrypts under the tenant's key; a run that fails leaves no object.
  */
 @Injectable()
 export class ExportArchive {
@@ -131,7 +130,7 @@ export class ExportArchive {
         );
         files.push({ ...written, kind: 'table', table: table.name, rows: rows.count });
       }
-      await reading;
+      await reading; // the snapshot's transaction has ended: the rest reads on its own
       const events = { count: 0 };
       const auditPath = fileOf('audit_trail', job.format);
       const audit = await zip.add(auditPath, this.auditFile(job, exportedAt, events, progress, signal));

@@ -84,13 +84,18 @@ export class Exports {
     if (new Date(row.expiresAt).getTime() <= this.clock.now().getTime()) {
       throw new ExportError(ExportErrorCode.Expired, 'The export expired; request a new one');
     }
-    await this.trail.record(ctx, tenantId, {
-      action: 'export.download',
-      subjectType: 'Export',
-      subjectId: exportId,
-    });
     const body = await this.objects.open({ tenantId }, row.objectPath);
     if (!body) throw notFound();
+    try {
+      await this.trail.record(ctx, tenantId, {
+        action: 'export.download',
+        subjectType: 'Export',
+        subjectId: exportId,
+      });
+    } catch (error) {
+      body.destroy(); // no download without its event
+      throw error;
+    }
     return { body, size: Number(row.sizeBytes), fileName: `forecourt-export-${exportId}.zip` };
   }
 
