@@ -5,6 +5,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { ObjectDeletions, objectKeyOf } from '@forecourt/storage';
 import { ExportArchive, type ExportProgress } from './export-archive';
@@ -39,6 +40,7 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private draining: Promise<void> | null = null;
   private current: AbortController | null = null;
   private stopping = false;
+  private readonly context = new AsyncResource(ExportWorker.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,7 +66,9 @@ export class ExportWorker implements OnApplicationBootstrap, BeforeApplicationSh
   /** Looks for work now (a no-op while a run is going, or when this instance runs no exports). */
   poke(): void {
     if (this.config.exportPollMs === 0 || this.stopping || this.draining) return;
-    this.draining = this.drain()
+    // In the worker's own async context: never in that of the request that queued the export.
+    this.draining = this.context
+      .runInAsyncScope(() => this.drain())
       .catch((error: unknown) => this.log.warn(`export queue unavailable: ${(error as Error).message}`))
       .finally(() => (this.draining = null));
   }
