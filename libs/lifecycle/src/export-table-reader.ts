@@ -60,7 +60,8 @@ export class ExportTableReader {
     counted: (rowsTotal: number) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    if (!isUuid(scope.tenantId)) throw new Error('not a tenant id');
+    // The id goes into COPY statements, which take no parameters: only a UUID passes.
+    if (!isUuid(scope.tenantId)) return Promise.reject(new Error('not a tenant id'));
     return this.transactions.run(
       scope,
       async (tx) => {

@@ -9,7 +9,11 @@ export interface ExportTable {
   name: string;
   /** Columns computed in SQL instead of taken as stored (bytes as hex, for instance). */
   computed?: Readonly<Record<string, string>>;
-  /** Columns sealed under the tenant's key: read as bytes, written opened (it is the owner's copy). */
+  /**
+   * Columns sealed under the tenant's key: read as bytes, written opened (it is the owner's copy).
+   * Only a customer's identifiers are sealed today; `ExportTableReader` opens them with
+   * `openCustomerIdentifiers`, so another sealed table needs its own opener there.
+   */
   sealed?: readonly string[];
 }
 
