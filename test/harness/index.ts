@@ -26,6 +26,7 @@ export {
   temporaryMailDir,
 } from './group';
 export { multipartFile, TINY_PNG } from './multipart';
+export { type ArchiveFile, readArchive } from './zip-archive';
 export {
   generateSigningKey,
   relayStateOf,
@@ -50,4 +51,3 @@ export {
   startBillingFixture,
   storedBillingEvents,
 } from './billing';
-export { type ArchiveFile, readArchive } from './zip-archive';

@@ -158,7 +158,8 @@ export class TenantTransaction {
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
 
     // Straight from the driver's pool: a query runner would add nothing but overhead here.
-    const client = await this.pool().connect();
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
     let broken: Error | undefined;
     try {
       return await runScopedStatement<R>(
