@@ -27,6 +27,18 @@ describe('loadConfig', () => {
     });
   });
 
+  it('runs tenant exports every 2 s with a 60 s lease by default; 0 turns the worker off; bounds named', () => {
+    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({ exportPollMs: 2000, exportLeaseSeconds: 60 });
+    expect(loadConfig({ EXPORT_POLL_MS: '0', EXPORT_LEASE_SECONDS: '2' }, '/srv/forecourt')).toMatchObject({
+      exportPollMs: 0,
+      exportLeaseSeconds: 2,
+    });
+    expect(configError({ EXPORT_POLL_MS: '-1' }).variable).toBe('EXPORT_POLL_MS');
+    expect(configError({ EXPORT_POLL_MS: '700000' }).variable).toBe('EXPORT_POLL_MS');
+    expect(configError({ EXPORT_LEASE_SECONDS: '1' }).variable).toBe('EXPORT_LEASE_SECONDS');
+    expect(configError({ EXPORT_LEASE_SECONDS: 'soon' }).variable).toBe('EXPORT_LEASE_SECONDS');
+  });
+
   it('names PORT when it is not a number', () => {
     const error = configError({ PORT: 'abc' });
     expect(error.variable).toBe('PORT');
@@ -41,18 +53,6 @@ describe('loadConfig', () => {
     expect(configError({ AUDIT_SEAL_INTERVAL_MS: '3000000000' }).variable).toBe('AUDIT_SEAL_INTERVAL_MS');
     expect(configError({ AUDIT_CHECKPOINT_MINUTES: '40000' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
     expect(configError({ AUDIT_CHECKPOINT_MINUTES: '0' }).variable).toBe('AUDIT_CHECKPOINT_MINUTES');
-  });
-
-  it('runs tenant exports every 2 s with a 60 s lease by default; 0 turns the worker off; bounds named', () => {
-    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({ exportPollMs: 2000, exportLeaseSeconds: 60 });
-    expect(loadConfig({ EXPORT_POLL_MS: '0', EXPORT_LEASE_SECONDS: '2' }, '/srv/forecourt')).toMatchObject({
-      exportPollMs: 0,
-      exportLeaseSeconds: 2,
-    });
-    expect(configError({ EXPORT_POLL_MS: '-1' }).variable).toBe('EXPORT_POLL_MS');
-    expect(configError({ EXPORT_POLL_MS: '700000' }).variable).toBe('EXPORT_POLL_MS');
-    expect(configError({ EXPORT_LEASE_SECONDS: '1' }).variable).toBe('EXPORT_LEASE_SECONDS');
-    expect(configError({ EXPORT_LEASE_SECONDS: 'soon' }).variable).toBe('EXPORT_LEASE_SECONDS');
   });
 
   it('backs up daily at 02:00 UTC, keeping a day locally and a week off-site, unless told otherwise', () => {
