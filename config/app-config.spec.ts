@@ -27,6 +27,18 @@ describe('loadConfig', () => {
     });
   });
 
+  it('runs tenant exports every 2 s with a 60 s lease by default; 0 turns the worker off; bounds named', () => {
+    expect(loadConfig({}, '/srv/forecourt')).toMatchObject({ exportPollMs: 2000, exportLeaseSeconds: 60 });
+    expect(loadConfig({ EXPORT_POLL_MS: '0', EXPORT_LEASE_SECONDS: '2' }, '/srv/forecourt')).toMatchObject({
+      exportPollMs: 0,
+      exportLeaseSeconds: 2,
+    });
+    expect(configError({ EXPORT_POLL_MS: '-1' }).variable).toBe('EXPORT_POLL_MS');
+    expect(configError({ EXPORT_POLL_MS: '700000' }).variable).toBe('EXPORT_POLL_MS');
+    expect(configError({ EXPORT_LEASE_SECONDS: '1' }).variable).toBe('EXPORT_LEASE_SECONDS');
+    expect(configError({ EXPORT_LEASE_SECONDS: 'soon' }).variable).toBe('EXPORT_LEASE_SECONDS');
+  });
+
   it('names PORT when it is not a number', () => {
     const error = configError({ PORT: 'abc' });
     expect(error.variable).toBe('PORT');

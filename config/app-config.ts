@@ -80,6 +80,10 @@ export interface AppConfig {
   auditSealIntervalMs: number;
   /** How often each audit chain's head is signed into a checkpoint kept outside the database. */
   auditCheckpointMinutes: number;
+  /** How often this instance looks for a tenant data export to run; 0: it runs none. */
+  exportPollMs: number;
+  /** How long a running export stays claimed without a heartbeat before another instance restarts it. */
+  exportLeaseSeconds: number;
   /** A session unused for this long ends. */
   sessionIdleMinutes: number;
   /** A session ends this long after sign-in, however busy. */
@@ -307,6 +311,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       env,
       'AUDIT_CHECKPOINT_MINUTES',
       positiveInt('minutes').max(1440, 'must be at most 1440 (a day)').default(15),
+    ),
+    exportPollMs: parse(
+      env,
+      'EXPORT_POLL_MS',
+      z.coerce
+        .number({ error: 'must be a whole number of milliseconds' })
+        .int('must be a whole number of milliseconds')
+        .min(0, 'must be 0 (no export jobs on this instance) or more')
+        .max(600_000, 'must be at most 600000 (10 minutes)')
+        .default(2000),
+    ),
+    exportLeaseSeconds: parse(
+      env,
+      'EXPORT_LEASE_SECONDS',
+      positiveInt('seconds')
+        .min(2, 'must be at least 2 seconds')
+        .max(3600, 'must be at most 3600 (an hour)')
+        .default(60),
     ),
     sessionIdleMinutes: parse(env, 'SESSION_IDLE_MINUTES', positiveInt('minutes').default(30)),
     sessionAbsoluteHours: parse(env, 'SESSION_ABSOLUTE_HOURS', positiveInt('hours').default(12)),

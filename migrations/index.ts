@@ -16,6 +16,7 @@ import { BackupOffsite1795590000000 } from './1795590000000-backup-offsite';
 import { Billing1795600000000 } from './1795600000000-billing';
 import { PlanLimits1795610000000 } from './1795610000000-plan-limits';
 import { BillingStanding1795620000000 } from './1795620000000-billing-standing';
+import { Exports1795630000000 } from './1795630000000-exports';
 import { TenantLifecycle1795640000000 } from './1795640000000-tenant-lifecycle';
 import { LeadVersions1795650000000 } from './1795650000000-lead-versions';
 
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   Billing1795600000000,
   PlanLimits1795610000000,
   BillingStanding1795620000000,
+  Exports1795630000000,
   TenantLifecycle1795640000000,
   LeadVersions1795650000000,
 ];

@@ -704,6 +704,33 @@ const CASES: Case[] = [
     // the document names the customer: not for marketing
     expected: { ...WORKS_WITH_CUSTOMERS, dealer_marketing: 403 },
   },
+  {
+    route: 'POST /v1/tenants/:tenantId/exports',
+    request: (_f, tenant) => ({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/exports`,
+      body: { format: 'jsonl' },
+    }),
+    // The tenant's data is its admin's to take; platform staff only with a grant.
+    expected: ADMIN_ONLY,
+    successStatus: 202,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/exports/:exportId',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/exports/${await completedExportIn(f)}`,
+    }),
+    expected: ADMIN_ONLY,
+  },
+  {
+    route: 'GET /v1/tenants/:tenantId/exports/:exportId/download',
+    request: async (f, tenant) => ({
+      method: 'GET',
+      url: `/v1/tenants/${tenant}/exports/${await completedExportIn(f)}/download`,
+    }),
+    expected: ADMIN_ONLY,
+  },
   // Last: it removes the victim.
   {
     route: 'DELETE /v1/tenants/:tenantId/users/:userId',
@@ -841,6 +868,28 @@ async function signedDealIn(f: Fixture, options: { withBillOfSale?: boolean } = 
   return dealId;
 }
 
+let completedExport: string | null = null;
+
+/** An export of tenant A that has completed (made once, by its admin). */
+async function completedExportIn(f: Fixture): Promise<string> {
+  if (completedExport) return completedExport;
+  const created = await call('dealer_admin', {
+    method: 'POST',
+    url: `/v1/tenants/${f.tenantA}/exports`,
+    body: { format: 'jsonl' },
+  });
+  const id = (JSON.parse(created.body) as { id: string }).id;
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const state = await call('dealer_admin', {
+      method: 'GET',
+      url: `/v1/tenants/${f.tenantA}/exports/${id}`,
+    });
+    if ((JSON.parse(state.body) as { status: string }).status === 'completed') return (completedExport = id);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the export did not complete within 30 s');
+}
+
 /** A new vehicle of tenant A with one photo. */
 async function mediumIn(f: Fixture, store = f.storeIn): Promise<{ vehicleId: string; mediaId: string }> {
   const vehicleId = await vehicleIn(f, store);
@@ -944,6 +993,7 @@ beforeAll(async () => {
       AUTH_ATTEMPT_CEILING: '10000',
       STRIPE_SECRET_KEY: 'sk_test_matrix',
       STRIPE_API_URL: stripe.url,
+      EXPORT_POLL_MS: '100',
     },
   });
   client = new SignInClient(api.app);

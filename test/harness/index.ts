@@ -26,6 +26,7 @@ export {
   temporaryMailDir,
 } from './group';
 export { multipartFile, TINY_PNG } from './multipart';
+export { type ArchiveFile, readArchive } from './zip-archive';
 export {
   generateSigningKey,
   relayStateOf,

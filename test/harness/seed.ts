@@ -201,6 +201,12 @@ export async function seedTenant(pool: Pool, tag: string): Promise<SeededTenant>
        values ($1, $2, 'stripe', $3, 9900, 'USD', 'paid', $4, now(), now())`,
       [id, newId(), `in_${tag}${id.slice(-6)}`, `https://invoice.example.test/${tag}`],
     );
+    // Failed, so no export worker of a test's API picks it up.
+    await client.query(
+      `insert into exports (tenant_id, id, format, status, attempts, failure, created_at)
+       values ($1, $2, 'jsonl', 'failed', 3, 'seeded', now())`,
+      [id, newId()],
+    );
     await client.query(
       `insert into billing_events (tenant_id, id, provider, provider_event_id, type, provider_created_at, payload, outcome)
        values ($1, $2, 'stripe', $3, 'invoice.paid', now(), $4, 'applied')`,

@@ -260,3 +260,45 @@ describe('1,000 interleaved transactions for two tenants over a pool of 2 connec
     await Promise.all(runners.map((runner) => runner.release()));
   });
 });
+
+describe('TenantWork.copyOut', () => {
+  it("streams a COPY under the tenant's row-level security, and the transaction goes on after it", async () => {
+    const copied = await transactions.run(scopeOf(a), async (tx) => {
+      const copy = tx.copyOut('copy (select tenant_id from stores) to stdout');
+      const chunks: Buffer[] = [];
+      for await (const chunk of copy.chunks()) chunks.push(chunk);
+      const after = await tx.query<{ n: number }>('select 1 as n');
+      return { text: Buffer.concat(chunks).toString('utf8'), rows: copy.rowCount, after: after.rows[0]?.n };
+    });
+    const tenants = copied.text.trim().split('\n');
+    expect(tenants.length).toBe(copied.rows);
+    expect(new Set(tenants)).toEqual(new Set([a.id]));
+    expect(copied.after).toBe(1);
+  });
+
+  it('stops a COPY read only in part, leaving a connection that rolls back and serves again', async () => {
+    const big = 'copy (select repeat(md5(n::text), 20) from generate_series(1, 200000) as n) to stdout';
+    const failure = new Error('the reader gave up');
+    const started = Date.now();
+    await expect(
+      transactions.run(scopeOf(a), async (tx) => {
+        const copy = tx.copyOut(big);
+        try {
+          for await (const chunk of copy.chunks()) {
+            expect(chunk.length).toBeGreaterThan(0);
+            throw failure;
+          }
+        } catch (error) {
+          await copy.stop();
+          throw error;
+        }
+      }),
+    ).rejects.toBe(failure);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Both connections of the pool (size 2) still answer, in a transaction and alone.
+    for (let round = 0; round < 4; round++) {
+      expect(await visibleStoreTenants(scopeOf(a))).toContain(a.id);
+      await transactions.run(scopeOf(a), (tx) => tx.query('select 1'));
+    }
+  });
+});

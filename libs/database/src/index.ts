@@ -1,3 +1,4 @@
+export { type CopyOut } from './copy-out';
 export { DataDirInUseError, DataDirLock } from './data-dir-lock';
 export { DatabaseHealth, type DatabaseReadiness } from './database-health';
 export { createRuntimeDataSource, DatabaseModule, type DatabaseModuleOptions } from './database.module';

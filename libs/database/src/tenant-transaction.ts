@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ClsService } from 'nestjs-cls';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { type CopyOut, startCopyOut } from './copy-out';
 import { runScopedStatement } from './scoped-statement';
 import { scopeSettings, TenantScope } from './tenant-scope';
 
@@ -13,14 +14,25 @@ export interface TenantWork {
   readonly manager: EntityManager;
   /** Parameterised SQL on this transaction's connection. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * `COPY (...) TO STDOUT` on this transaction's connection: the bytes PostgreSQL sends, paused
+   * while they are not read (bulk reads that should never become rows in memory). COPY takes no
+   * parameters. Read it to its end, or `stop()` it, before anything else uses the transaction.
+   */
+  copyOut(sql: string): CopyOut;
 }
 
 export interface TenantTransactionOptions {
   /** statement_timeout for this transaction, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * A transaction that only reads, all of it from one snapshot (`repeatable read, read only`):
+   * for a consistent copy of several tables (a tenant's export).
+   */
+  readOnlySnapshot?: boolean;
 }
 
-export interface TenantStatementOptions extends TenantTransactionOptions {
+export interface TenantStatementOptions extends Pick<TenantTransactionOptions, 'timeoutMs'> {
   /**
    * Keep the statement prepared on each connection, so PostgreSQL parses and plans it once per
    * connection instead of on every call: for fixed hot-path statements only (the text must not
@@ -91,7 +103,7 @@ export class TenantTransaction {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     const context = Promise.all([
-      client.query('begin'),
+      client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin'),
       client.query({ name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: params }),
     ]);
     context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
@@ -101,6 +113,7 @@ export class TenantTransaction {
       scope,
       manager: runner.manager,
       query: (sql, values) => client.query(sql, values),
+      copyOut: (sql) => startCopyOut(client, this.pool(), sql, context),
     };
 
     let broken: Error | undefined;
@@ -176,6 +189,11 @@ export class TenantTransaction {
    */
   queries(scope: TenantScope): TenantQueries {
     return { scope, query: (sql, values) => this.statement(scope, sql, values) };
+  }
+
+  /** The driver's pool of runtime connections. */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   /** The unit of work open in this async context; throws when there is none. */

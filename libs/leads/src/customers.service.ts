@@ -27,6 +27,7 @@ import {
   type TenantWork,
 } from '@forecourt/database';
 import { assertNoCardNumber } from './card-number';
+import { contextOf, SEALED, type SealedField, SEALED_FIELDS } from './customer-identifiers';
 import { CURRENT_CONSENTS } from './consent';
 import type {
   CreateCustomerDto,
@@ -37,14 +38,6 @@ import type {
 } from './customer.dto';
 import { LeadsError, LeadsErrorCode } from './leads-error';
 
-/** The identifiers kept only sealed under the tenant's key, with their columns. */
-const SEALED = {
-  nationalId: 'national_id',
-  driverLicense: 'driver_license',
-  sensitive: 'sensitive',
-} as const;
-type SealedField = keyof typeof SEALED;
-const SEALED_FIELDS = Object.keys(SEALED) as SealedField[];
 /** Plain columns a PATCH may change. */
 const PLAIN = {
   storeId: 'store_id',
@@ -274,11 +267,6 @@ export class Customers {
       throw error;
     }
   }
-}
-
-/** A sealed value opens only for its customer and field (and, through the key, its tenant). */
-function contextOf(customerId: string, field: SealedField): string {
-  return `customer:${customerId}:${field}`;
 }
 
 /** The plain values of a body, normalised (the phone as E.164); null removes an optional one. */

@@ -1,4 +1,9 @@
 export { findsCardNumber } from './card-number';
+export {
+  openCustomerIdentifiers,
+  type OpenedIdentifiers,
+  type SealedIdentifiers,
+} from './customer-identifiers';
 export { LeadsModule } from './leads.module';
 export { LeadsError, LeadsErrorCode } from './leads-error';
 export { CONSENT_CHANNELS, CONSENT_PURPOSES, CONSENT_STATUSES } from './consent';

@@ -55,6 +55,18 @@ export class ObjectDeletions implements OnApplicationBootstrap, OnApplicationShu
     ]);
   }
 
+  /**
+   * In the transaction that records an object which lives for a while (an export's archive):
+   * the sweep removes it once `until` has passed, whatever was reserved or scheduled before.
+   */
+  async keepUntil(tx: TenantWork, objectKey: string, until: Date): Promise<void> {
+    await tx.query(
+      `insert into object_deletions (tenant_id, object_key, not_before) values ($1, $2, $3)
+       on conflict (tenant_id, object_key) do update set not_before = excluded.not_before`,
+      [tx.scope.tenantId, objectKey, until],
+    );
+  }
+
   /** After the commit: removes the objects; one that fails stays recorded for the sweep. */
   async carryOut(tenantId: string, objectKeys: readonly string[]): Promise<void> {
     for (const objectKey of objectKeys) {

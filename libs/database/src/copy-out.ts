@@ -1,0 +1,82 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Readable } from 'node:stream';
+import { type CopyToStreamQuery, to as copyTo } from 'pg-copy-streams';
+
+/** A `COPY (...) TO STDOUT` running on a transaction's connection ({@link TenantWork.copyOut}). */
+export interface CopyOut {
+  /** The bytes PostgreSQL sends, chunk by chunk; the server waits while they are not read. */
+  chunks(): AsyncIterable<Buffer>;
+  /** Rows copied: known once `chunks()` has ended. */
+  readonly rowCount: number;
+  /**
+   * Ends a COPY that is not read to its end (the reader failed or was stopped): cancels it in
+   * PostgreSQL and discards what is still on its way, so the connection can roll the transaction
+   * back. A COPY dropped without this would hold the connection forever.
+   */
+  stop(): Promise<void>;
+}
+
+/** pg-copy-streams' query: a readable stream that pg also drives as a query. */
+type CopyStream = CopyToStreamQuery & { handleReadyForQuery(connection: unknown): void };
+
+/**
+ * Starts `sql` on `client` once `idle` has settled (what was sent before it has been answered:
+ * a COPY takes the socket over, so nothing may still be on its way); `canceller` is a pool whose
+ * connections can cancel it.
+ */
+export function startCopyOut(
+  client: PoolClient,
+  canceller: Pool,
+  sql: string,
+  idle: Promise<unknown>,
+): CopyOut {
+  const stream = copyTo(sql) as CopyStream;
+  let settled = false;
+  const done = new Promise<void>((resolve) => {
+    const finish = () => {
+      settled = true;
+      resolve();
+    };
+    stream.once('end', finish);
+    // Also the consumer's: this listener only keeps an error after a stop from going unheard.
+    stream.on('error', finish);
+  });
+  const started = idle.then(() => {
+    client.query(unpipelined(client, stream));
+  });
+  started.catch(() => undefined); // observed by chunks() and stop(); this only keeps it "handled"
+  return {
+    async *chunks() {
+      await started;
+      yield* (stream as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    },
+    get rowCount() {
+      return stream.rowCount;
+    },
+    async stop() {
+      await started;
+      if (settled) return;
+      const pid = (client as unknown as { processID: number }).processID;
+      await canceller.query('select pg_cancel_backend($1)', [pid]);
+      stream.resume();
+      await done;
+    },
+  };
+}
+
+/**
+ * A COPY reads the connection's socket itself, so nothing may be pipelined behind it: the
+ * connection leaves pipeline mode for it (queries sent meanwhile wait their turn) and returns to
+ * it when PostgreSQL is ready for the next query, after the COPY ended or failed.
+ */
+function unpipelined(client: PoolClient, query: CopyStream): CopyStream {
+  const connection = client as unknown as { pipeline: boolean };
+  const pipelined = connection.pipeline;
+  const ready = query.handleReadyForQuery.bind(query);
+  connection.pipeline = false;
+  query.handleReadyForQuery = (con) => {
+    connection.pipeline = pipelined;
+    ready(con);
+  };
+  return query;
+}
