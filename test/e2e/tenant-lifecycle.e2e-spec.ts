@@ -153,6 +153,9 @@ describe('cancellation → access until the paid period ends → grace → delet
     expect(refused.body.detail).toContain(new Date(periodEnd.getTime() + 30 * DAY).toISOString());
     expect((await call('GET', `/v1/tenants/${tenant.id}/stores`, adminToken)).status).toBe(200);
     expect((await call('GET', '/v1/auth/me', adminToken)).status).toBe(200);
+    // Taking the data out is what grace is for.
+    const exported = await call('POST', `/v1/tenants/${tenant.id}/exports`, adminToken, { format: 'jsonl' });
+    expect(exported).toMatchObject({ status: 202, body: { status: 'queued' } });
     expect((await platformEntry(tenant.id)).status).toBe('grace');
 
     // The daily run writes the grace into the stored status too; the other tenant is untouched.
