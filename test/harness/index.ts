@@ -50,3 +50,22 @@ export {
   startBillingFixture,
   storedBillingEvents,
 } from './billing';
+export {
+  type ApiOperation,
+  type ApiParameter,
+  type HttpMethod,
+  type JsonSchema,
+  liveOperations,
+  operationsOf,
+  urlOf,
+} from './openapi-operations';
+export { type DatabaseState, DatabaseStateReader, forbiddenChanges } from './database-state';
+export {
+  createTwoTenants,
+  type Role,
+  ROLES,
+  type SeededGroup,
+  STORE_SCOPED_ROLES,
+  type StoreRows,
+  type TwoTenants,
+} from './two-tenants';

@@ -39,6 +39,16 @@ const FASTIFY_PROBLEMS: Record<string, { status: number; slug: string; detail: s
     slug: 'malformed-body',
     detail: 'The request body is not valid JSON',
   },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    slug: 'uri-too-long',
+    detail: 'A path segment is longer than the server accepts',
+  },
+  FST_ERR_BAD_URL: {
+    status: 400,
+    slug: 'bad-url',
+    detail: 'The request path is not a valid URL',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     slug: 'malformed-body',

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError } from './problem';
 import { ValidationFailedException } from './to-problem';
 
@@ -14,12 +14,51 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** How deep a request's JSON may nest: far beyond any DTO, far below what recursion survives. */
+export const MAX_INPUT_DEPTH = 32;
+
+/**
+ * How deeply `value` nests (a scalar: 0), without recursion, stopping once past `limit` so a
+ * hostile body costs no more than `limit` levels of work.
+ */
+export function nestingDepth(value: unknown, limit = MAX_INPUT_DEPTH): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * class-transformer and class-validator walk a value recursively: a body nested some thousands of
+ * levels deep overflows the stack (a 500). It is refused as a validation failure first.
+ */
+class DepthLimitedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (nestingDepth(value) > MAX_INPUT_DEPTH) {
+      throw new ValidationFailedException([
+        {
+          field: metadata.data ?? metadata.type,
+          rule: 'maxDepth',
+          message: `${metadata.type} must not nest deeper than ${MAX_INPUT_DEPTH} levels`,
+        },
+      ]);
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 /**
  * The one validation pipe: unknown properties are refused (not silently dropped), values are
  * transformed to the DTO's types, and a failure names every field and rule.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new DepthLimitedValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,

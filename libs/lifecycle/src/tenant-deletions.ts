@@ -179,7 +179,10 @@ export class TenantDeletions {
         tenantId,
       ])) as [{ locked: boolean }];
       if (!locked) {
-        throw new LifecycleError(LifecycleErrorCode.DeletionRunning, 'That tenant is being deleted right now');
+        throw new LifecycleError(
+          LifecycleErrorCode.DeletionRunning,
+          'That tenant is being deleted right now',
+        );
       }
       try {
         return await this.finishLocked(tenantId);

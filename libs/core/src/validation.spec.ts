@@ -1,0 +1,15 @@
+import { MAX_INPUT_DEPTH, nestingDepth } from './validation';
+
+describe('nestingDepth', () => {
+  it('counts levels of objects and arrays; a scalar is 0', () => {
+    expect(nestingDepth('x')).toBe(0);
+    expect(nestingDepth(null)).toBe(0);
+    expect(nestingDepth({ a: 1 })).toBe(1);
+    expect(nestingDepth({ a: [{ b: 1 }] })).toBe(3);
+  });
+
+  it('measures a value nested 100 000 levels deep without overflowing the stack, stopping past the limit', () => {
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    expect(nestingDepth(deep)).toBe(MAX_INPUT_DEPTH + 1);
+  });
+});
