@@ -133,6 +133,13 @@ describe('errors as problem+json', () => {
     expectProblem(await post(`${'['.repeat(2000)}${']'.repeat(2000)}`), 400);
   });
 
+  it('answers U+0000 in a body value with 400 naming the field and rule', async () => {
+    const body = expectProblem(await post('{"name":"nul\\u0000byte"}'), 400) as unknown as {
+      errors: { field: string; rule: string }[];
+    };
+    expect(body.errors).toEqual([expect.objectContaining({ field: 'name', rule: 'noNulCharacter' })]);
+  });
+
   it('answers a path segment longer than the router takes with a 414 problem', async () => {
     const response = await api.app.inject({ method: 'GET', url: `/v1/tenants/${'x'.repeat(600)}/stores` });
     expect(expectProblem(response, 414).type).toBe('/problems/uri-too-long');

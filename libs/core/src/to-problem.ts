@@ -81,6 +81,8 @@ function slugForStatus(status: number): string {
  */
 /** The SQLSTATE of the database's plan-limit refusal (`app.enforce_plan_limits`). */
 const PLAN_LIMIT_SQLSTATE = 'FC402';
+/** PostgreSQL's refusals of text it cannot hold: 22021 (U+0000 in text), 22P05 (\u0000 in jsonb). */
+const UNSTORABLE_TEXT_SQLSTATES = ['22021', '22P05'];
 
 export function toProblem(error: unknown, requestId: string): Problem {
   if (error instanceof ValidationFailedException) {
@@ -104,6 +106,14 @@ export function toProblem(error: unknown, requestId: string): Problem {
     // Raised by the database for a row beyond the tenant's plan (migration plan-limits), whichever
     // code path made it; its message is Forecourt's own, with numbers only.
     return problem(402, 'plan-limit-reached', error.message, requestId);
+  }
+  if (
+    error instanceof Error &&
+    UNSTORABLE_TEXT_SQLSTATES.includes(String((error as { code?: unknown }).code))
+  ) {
+    // Only a caller's input carries such text (U+0000, a lone surrogate's replacement) this far:
+    // the safety net behind the validation pipe's check, for input that reaches SQL another way.
+    return problem(400, 'unstorable-text', 'The request contains text that cannot be stored', requestId);
   }
   if (isFastifyError(error) && error.code !== undefined) {
     const known = FASTIFY_PROBLEMS[error.code];

@@ -1,4 +1,4 @@
-import { MAX_INPUT_DEPTH, nestingDepth } from './validation';
+import { MAX_INPUT_DEPTH, nestingDepth, nulCharacterAt } from './validation';
 
 describe('nestingDepth', () => {
   it('counts levels of objects and arrays; a scalar is 0', () => {
@@ -11,5 +11,14 @@ describe('nestingDepth', () => {
   it('measures a value nested 100 000 levels deep without overflowing the stack, stopping past the limit', () => {
     const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
     expect(nestingDepth(deep)).toBe(MAX_INPUT_DEPTH + 1);
+  });
+});
+
+describe('nulCharacterAt', () => {
+  it('names the first value or key holding U+0000, and null when there is none', () => {
+    expect(nulCharacterAt({ name: 'ok', tags: ['fine'] })).toBeNull();
+    expect(nulCharacterAt({ name: 'ok', tags: ['fine', 'nul\u0000byte'] })).toBe('tags.1');
+    expect(nulCharacterAt({ ['bad\u0000key']: 1 })).toBe('bad\u0000key');
+    expect(nulCharacterAt('a\u0000b', 'testId')).toBe('testId');
   });
 });

@@ -35,8 +35,31 @@ export function nestingDepth(value: unknown, limit = MAX_INPUT_DEPTH): number {
 }
 
 /**
+ * The path (`a.b.0`) of the first string in `value` — key or value — holding U+0000, or null.
+ * PostgreSQL cannot store that character in text (its `invalid byte sequence` was a 500).
+ */
+export function nulCharacterAt(value: unknown, path = ''): string | null {
+  const pending: [unknown, string][] = [[value, path]];
+  while (pending.length > 0) {
+    const [current, at] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return at;
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    for (const [key, child] of Object.entries(current)) {
+      const childPath = at ? `${at}.${key}` : key;
+      if (key.includes('\u0000')) return childPath;
+      pending.push([child, childPath]);
+    }
+  }
+  return null;
+}
+
+/**
  * class-transformer and class-validator walk a value recursively: a body nested some thousands of
- * levels deep overflows the stack (a 500). It is refused as a validation failure first.
+ * levels deep overflows the stack (a 500). It is refused as a validation failure first, as is a
+ * string with U+0000, which no text column can hold.
  */
 class DepthLimitedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -46,6 +69,16 @@ class DepthLimitedValidationPipe extends ValidationPipe {
           field: metadata.data ?? metadata.type,
           rule: 'maxDepth',
           message: `${metadata.type} must not nest deeper than ${MAX_INPUT_DEPTH} levels`,
+        },
+      ]);
+    }
+    const nulAt = nulCharacterAt(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+    if (nulAt !== null) {
+      throw new ValidationFailedException([
+        {
+          field: nulAt || metadata.type,
+          rule: 'noNulCharacter',
+          message: `${nulAt || metadata.type} must not contain U+0000`,
         },
       ]);
     }
