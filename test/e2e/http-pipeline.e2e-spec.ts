@@ -140,6 +140,16 @@ describe('errors as problem+json', () => {
     expect(body.errors).toEqual([expect.objectContaining({ field: 'name', rule: 'noNulCharacter' })]);
   });
 
+  it('answers a key shadowing a built-in member (toString, valueOf) with 400, not a conversion crash', async () => {
+    const body = expectProblem(
+      await post('{"name":"x","count":{"toString":"x","valueOf":1}}'),
+      400,
+    ) as unknown as {
+      errors: { field: string; rule: string }[];
+    };
+    expect(body.errors).toEqual([expect.objectContaining({ rule: 'reservedKey' })]);
+  });
+
   it('answers a path segment longer than the router takes with a 414 problem', async () => {
     const response = await api.app.inject({ method: 'GET', url: `/v1/tenants/${'x'.repeat(600)}/stores` });
     expect(expectProblem(response, 414).type).toBe('/problems/uri-too-long');

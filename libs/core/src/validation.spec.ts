@@ -1,4 +1,4 @@
-import { MAX_INPUT_DEPTH, nestingDepth, nulCharacterAt } from './validation';
+import { MAX_INPUT_DEPTH, nestingDepth, nulCharacterAt, reservedKeyAt } from './validation';
 
 describe('nestingDepth', () => {
   it('counts levels of objects and arrays; a scalar is 0', () => {
@@ -20,5 +20,16 @@ describe('nulCharacterAt', () => {
     expect(nulCharacterAt({ name: 'ok', tags: ['fine', 'nul\u0000byte'] })).toBe('tags.1');
     expect(nulCharacterAt({ ['bad\u0000key']: 1 })).toBe('bad\u0000key');
     expect(nulCharacterAt('a\u0000b', 'testId')).toBe('testId');
+  });
+});
+
+describe('reservedKeyAt', () => {
+  // Found by the reliability suite (test/reliability): such a body made class-transformer throw (a 500).
+  it('names a key that shadows a member of Object.prototype, at any depth', () => {
+    expect(reservedKeyAt({ durationMinutes: { toString: 'x', valueOf: 1 } })).toMatch(
+      /^durationMinutes\.(toString|valueOf)$/,
+    );
+    expect(reservedKeyAt([{ ok: 1 }, { hasOwnProperty: true }])).toBe('1.hasOwnProperty');
+    expect(reservedKeyAt({ name: 'toString', tags: ['valueOf'] })).toBeNull();
   });
 });

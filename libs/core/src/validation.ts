@@ -57,6 +57,26 @@ export function nulCharacterAt(value: unknown, path = ''): string | null {
 }
 
 /**
+ * The path of the first key in `value` that shadows a member of Object.prototype (`toString`,
+ * `valueOf`, `hasOwnProperty`, ...), or null. JSON cannot carry functions, so such a key only ever
+ * holds data where code expects a method: class-transformer's `Number(value)` on
+ * `{"toString": "x", "valueOf": 1}` threw "Cannot convert object to primitive value" (a 500).
+ */
+export function reservedKeyAt(value: unknown, path = ''): string | null {
+  const pending: [unknown, string][] = [[value, path]];
+  while (pending.length > 0) {
+    const [current, at] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    for (const [key, child] of Object.entries(current)) {
+      const childPath = at ? `${at}.${key}` : key;
+      if (key in Object.prototype) return childPath;
+      pending.push([child, childPath]);
+    }
+  }
+  return null;
+}
+
+/**
  * class-transformer and class-validator walk a value recursively: a body nested some thousands of
  * levels deep overflows the stack (a 500). It is refused as a validation failure first, as is a
  * string with U+0000, which no text column can hold.
@@ -79,6 +99,16 @@ class DepthLimitedValidationPipe extends ValidationPipe {
           field: nulAt || metadata.type,
           rule: 'noNulCharacter',
           message: `${nulAt || metadata.type} must not contain U+0000`,
+        },
+      ]);
+    }
+    const reservedAt = reservedKeyAt(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+    if (reservedAt !== null) {
+      throw new ValidationFailedException([
+        {
+          field: reservedAt,
+          rule: 'reservedKey',
+          message: `${reservedAt} is the name of a built-in member and cannot be a field`,
         },
       ]);
     }
