@@ -29,6 +29,8 @@ export class DatabaseStateReader {
   private constructor(
     private readonly client: Client,
     private readonly query: string,
+    /** Counts rows of background work still going (`status` 'queued' or 'running': a backup run). */
+    private readonly workQuery: string,
   ) {}
 
   static async open(db: TestDatabase): Promise<DatabaseStateReader> {
@@ -51,7 +53,19 @@ export class DatabaseStateReader {
         const row = `(to_jsonb(t)${drop})::text`;
         return `select '${name}' as name, count(*) || ':' || coalesce(md5(string_agg(${row}, E'\\n' order by ${row})), '') as state from "${name}" t`;
       });
-    return new DatabaseStateReader(client, parts.join('\nunion all\n'));
+    const { rows: withStatus } = await client.query<{ name: string }>(
+      `select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
+        where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+          and a.attname = 'status' and a.atttypid = 'text'::regtype`,
+    );
+    const work = withStatus.map(
+      ({ name }) => `(select count(*) from "${name}" where status in ('queued', 'running'))`,
+    );
+    return new DatabaseStateReader(
+      client,
+      parts.join('\nunion all\n'),
+      `select ${work.length > 0 ? work.join(' + ') : '0'} as n`,
+    );
   }
 
   async read(): Promise<DatabaseState> {
@@ -61,7 +75,8 @@ export class DatabaseStateReader {
 
   /**
    * The state once background work a success started (a backup run, an export) has stopped
-   * changing it: two reads `quietMs` apart that agree, or an error after `timeoutMs`.
+   * changing it: two reads `quietMs` apart that agree while no row says it is queued or running,
+   * or an error after `timeoutMs`.
    */
   async settled({ quietMs = 150, timeoutMs = 60_000 } = {}): Promise<DatabaseState> {
     const deadline = Date.now() + timeoutMs;
@@ -69,10 +84,21 @@ export class DatabaseStateReader {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, quietMs));
       const current = await this.read();
-      if (forbiddenChanges(previous, current).length === 0 && sameTables(previous, current)) return current;
+      if (
+        forbiddenChanges(previous, current).length === 0 &&
+        sameTables(previous, current) &&
+        !(await this.working())
+      ) {
+        return current;
+      }
       if (Date.now() > deadline) throw new Error(`the database kept changing for ${timeoutMs} ms`);
       previous = current;
     }
+  }
+
+  private async working(): Promise<boolean> {
+    const { rows } = await this.client.query<{ n: string }>(this.workQuery);
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   async close(): Promise<void> {

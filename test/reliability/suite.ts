@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { format, resolveConfig } from 'prettier';
 import { AuditLog } from '@forecourt/audit';
 
 /**
@@ -113,7 +114,7 @@ const REPORT = join(__dirname, '..', '..', 'docs', 'reliability.md');
  * docs/reliability.md. Only a full run writes: a short (CI) run must not rewrite the committed
  * report with smaller numbers.
  */
-export function recordFigures(mode: ReliabilityMode, section: string, markdown: string): void {
+export async function recordFigures(mode: ReliabilityMode, section: string, markdown: string): Promise<void> {
   if (mode.name !== 'full') return;
   const start = `<!-- figures:${section} -->`;
   const end = `<!-- /figures:${section} -->`;
@@ -124,8 +125,16 @@ export function recordFigures(mode: ReliabilityMode, section: string, markdown: 
   const stamp =
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${hostname()} ` +
     `(${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}), mode ${mode.name}, seed ${mode.seed}.`;
-  writeFileSync(
-    REPORT,
-    `${text.slice(0, from + start.length)}\n\n${stamp}\n\n${markdown.trim()}\n\n${text.slice(to)}`,
-  );
+  const updated = `${text.slice(0, from + start.length)}\n\n${stamp}\n\n${markdown.trim()}\n\n${text.slice(to)}`;
+  // Formatted as `prettier --check .` (CI) expects, so a full run leaves a committable page.
+  writeFileSync(REPORT, await format(updated, { ...(await resolveConfig(REPORT)), filepath: REPORT }));
+}
+
+/**
+ * How long the database must stay quiet after a success before the next request's "before" state
+ * is read: a 202 started work that runs on (a backup writes its row as it goes, with pauses of
+ * seconds), anything else finished with its answer, bar timers.
+ */
+export function quietAfter(status: number): { quietMs: number; timeoutMs: number } {
+  return status === 202 ? { quietMs: 2_000, timeoutMs: 180_000 } : { quietMs: 150, timeoutMs: 60_000 };
 }
