@@ -115,6 +115,23 @@ describe('plans', () => {
     expect(JSON.stringify(malformed.body)).toMatch(/currency must be an ISO 4217 code/);
   });
 
+  // Found by the reliability suite (test/reliability): without `limits` the service read its fields (a 500).
+  it('refuse a plan without limits with 400 naming the field, whether created or changed', async () => {
+    await call('POST', '/v1/platform/plans', ownerToken, plan('limited', {}));
+    const { limits: _limits, ...withoutLimits } = plan('unlimited', {});
+    const { code: _code, ...change } = withoutLimits;
+    for (const [method, url, payload] of [
+      ['POST', '/v1/platform/plans', withoutLimits],
+      ['PUT', '/v1/platform/plans/limited', change],
+    ] as const) {
+      const refused = await call(method, url, ownerToken, payload);
+      expect({ method, status: refused.status }).toEqual({ method, status: 400 });
+      expect(refused.body.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: 'limits' })]),
+      );
+    }
+  });
+
   it('are the platform owner’s only: a dealer admin is refused', async () => {
     expect((await call('POST', '/v1/platform/plans', dealerAdminToken, plan('mine', {}))).status).toBe(403);
   });

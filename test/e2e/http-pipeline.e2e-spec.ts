@@ -125,6 +125,41 @@ describe('errors as problem+json', () => {
     expectProblem(await post(JSON.stringify({ name: 'x'.repeat(8000) })), 413);
   });
 
+  // The three below were found by the reliability suite (test/reliability).
+  it('answers a body nested deeper than the limit with 400 naming the rule, not a stack overflow', async () => {
+    const deep = `{"name":"x","count":${'['.repeat(40)}${']'.repeat(40)}}`;
+    const body = expectProblem(await post(deep), 400) as unknown as { errors: { rule: string }[] };
+    expect(body.errors).toEqual([expect.objectContaining({ rule: 'maxDepth' })]);
+    expectProblem(await post(`${'['.repeat(2000)}${']'.repeat(2000)}`), 400);
+  });
+
+  it('answers U+0000 in a body value with 400 naming the field and rule', async () => {
+    const body = expectProblem(await post('{"name":"nul\\u0000byte"}'), 400) as unknown as {
+      errors: { field: string; rule: string }[];
+    };
+    expect(body.errors).toEqual([expect.objectContaining({ field: 'name', rule: 'noNulCharacter' })]);
+  });
+
+  it('answers a key shadowing a built-in member (toString, valueOf) with 400, not a conversion crash', async () => {
+    const body = expectProblem(
+      await post('{"name":"x","count":{"toString":"x","valueOf":1}}'),
+      400,
+    ) as unknown as {
+      errors: { field: string; rule: string }[];
+    };
+    expect(body.errors).toEqual([expect.objectContaining({ rule: 'reservedKey' })]);
+  });
+
+  it('answers a path segment longer than the router takes with a 414 problem', async () => {
+    const response = await api.app.inject({ method: 'GET', url: `/v1/tenants/${'x'.repeat(600)}/stores` });
+    expect(expectProblem(response, 414).type).toBe('/problems/uri-too-long');
+  });
+
+  it('answers a path with a broken %-escape with a 400 problem', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/tenants/%E0%A4%A/stores' });
+    expect(expectProblem(response, 400).type).toBe('/problems/bad-url');
+  });
+
   it('answers an unknown route with 404', async () => {
     expectProblem(await api.app.inject({ method: 'GET', url: '/v1/nothing-here' }), 404);
   });

@@ -203,6 +203,30 @@ describe('tenant isolation at the API', () => {
     // The platform owner has no standing access to a tenant's people.
     expect((await call('GET', `/v1/tenants/${a.tenantId}/users`, ownerToken)).status).toBe(404);
   });
+
+  // Found by the reliability suite's cross-tenant sweep (test/reliability): with allStores (a
+  // dealer_admin's default) the store ids were not checked, and B's store was stored in A's invitation.
+  it("refuses an invitation into A that names B's store, whether or not it has all stores", async () => {
+    const a = await newTenant('charlie-motors', 'admin@charlie.test');
+    const b = await newTenant('delta-motors', 'admin@delta.test');
+    const bStore = await call('POST', `/v1/tenants/${b.tenantId}/stores`, b.admin.token, {
+      name: 'Delta One',
+    });
+    for (const invitation of [
+      { role: 'dealer_admin' },
+      { role: 'dealer_sales', allStores: true },
+      { role: 'dealer_sales' },
+    ]) {
+      const refused = await call('POST', `/v1/tenants/${a.tenantId}/invitations`, a.admin.token, {
+        email: 'stray@charlie.test',
+        storeIds: [bStore.body.id],
+        ...invitation,
+      });
+      expect({ invitation, status: refused.status }).toEqual({ invitation, status: 400 });
+    }
+    const { rows } = await admin.query(`select 1 from invitations where email = 'stray@charlie.test'`);
+    expect(rows).toEqual([]);
+  });
 });
 
 describe('members', () => {

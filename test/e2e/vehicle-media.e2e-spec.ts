@@ -385,6 +385,23 @@ describe.each<Driver>(['local', 's3'])('vehicle media on the %s driver', (driver
     expect([wrongField.status, wrongField.body.detail]).toEqual([400, expect.stringMatching(/^file: /)]);
   });
 
+  // Found by the reliability suite (test/reliability): busboy's "Unexpected end of form" was a 500.
+  it('refuses a multipart body that ends inside the file with 400, leaving nothing', async () => {
+    const vehicleId = await newVehicle(a);
+    const whole = multipartFile(TINY_PNG);
+    for (const cut of [whole.payload.subarray(0, 40), whole.payload.subarray(0, whole.payload.length - 10)]) {
+      const truncated = await call(a, 'POST', `/vehicles/${vehicleId}/media`, {
+        payload: cut,
+        headers: whole.headers,
+      });
+      expect([truncated.status, truncated.body.type]).toEqual([
+        400,
+        '/problems/inventory-malformed-multipart',
+      ]);
+    }
+    expect((await call(a, 'GET', `/vehicles/${vehicleId}/media`)).body.data).toEqual([]);
+  });
+
   describe('signed links', () => {
     let vehicleId: string;
     let mediaId: string;

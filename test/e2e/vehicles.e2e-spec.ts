@@ -458,3 +458,28 @@ describe('audit', () => {
     expect((await call('GET', `/vehicles/${id}`, ADMIN)).status).toBe(404);
   });
 });
+
+describe('deletion', () => {
+  // Found by the reliability suite (test/reliability): the deal's foreign key made this a 500.
+  it('refuses to delete a vehicle a deal holds with 409, keeping the vehicle and the deal', async () => {
+    const created = await call('POST', '/vehicles', ADMIN, vehicle({ vin: 'WVWZZZ1KZ8W000001' }));
+    const vehicleId = String(created.body.id);
+    const customer = await call('POST', '/customers', ADMIN, {
+      storeId: group.storeIds.North,
+      name: 'Dana Deal',
+    });
+    const deal = await call('POST', '/deals', ADMIN, {
+      storeId: group.storeIds.North,
+      customerId: customer.body.id,
+      vehicleId,
+      priceMinor: 700_000,
+      currency: 'USD',
+    });
+    expect(deal.status).toBe(201);
+    const refused = await call('DELETE', `/vehicles/${vehicleId}`, ADMIN);
+    expect([refused.status, refused.body.type]).toEqual([409, '/problems/inventory-vehicle-on-deal']);
+    expect(await eventsOf(refused.requestId)).toEqual([]);
+    expect((await call('GET', `/vehicles/${vehicleId}`, ADMIN)).status).toBe(200);
+    expect((await call('GET', `/deals/${String(deal.body.id)}`, ADMIN)).status).toBe(200);
+  });
+});

@@ -52,3 +52,22 @@ export {
   storedBillingEvents,
 } from './billing';
 export { TcpProxy } from './tcp-proxy';
+export {
+  type ApiOperation,
+  type ApiParameter,
+  type HttpMethod,
+  type JsonSchema,
+  liveOperations,
+  operationsOf,
+  urlOf,
+} from './openapi-operations';
+export { type DatabaseState, DatabaseStateReader, forbiddenChanges } from './database-state';
+export {
+  createTwoTenants,
+  type Role,
+  ROLES,
+  type SeededGroup,
+  STORE_SCOPED_ROLES,
+  type StoreRows,
+  type TwoTenants,
+} from './two-tenants';

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 export class PlanLimitsDto {
   @ApiPropertyOptional({ description: 'stores a tenant on this plan may have; absent: no limit' })
@@ -30,7 +41,13 @@ export class PlanInputDto {
   @IsString()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code in upper case' })
   currency!: string;
-  @ApiProperty({ type: PlanLimitsDto }) @ValidateNested() @Type(() => PlanLimitsDto) limits!: PlanLimitsDto;
+  // Required: without @IsDefined a missing `limits` passed validation and the service read its fields (a 500).
+  @ApiProperty({ type: PlanLimitsDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PlanLimitsDto)
+  limits!: PlanLimitsDto;
 }
 
 export class CreatePlanDto extends PlanInputDto {

@@ -2,11 +2,13 @@ import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { newId } from './ids';
+import { PROBLEM_CONTENT_TYPE } from './problem';
 import { ProblemFilter } from './problem.filter';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-context';
+import { toProblem } from './to-problem';
 import { createValidationPipe } from './validation';
 
 /**
@@ -28,6 +30,17 @@ export function fastifyOptions(bodyLimitBytes: number, trustedProxies: string[] 
     },
     requestIdHeader: false,
     logger: false,
+    // Errors the router raises before any hook or Nest filter runs (a path segment over
+    // maxParamLength, a malformed %-escape): problem+json like every other refusal, not Fastify's
+    // own JSON.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const body = toProblem(error, request.id);
+      void reply
+        .status(body.status)
+        .header(REQUEST_ID_HEADER, request.id)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(body);
+    },
   };
 }
 

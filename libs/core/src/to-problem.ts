@@ -40,6 +40,16 @@ const FASTIFY_PROBLEMS: Record<string, { status: number; slug: string; detail: s
     slug: 'malformed-body',
     detail: 'The request body is not valid JSON',
   },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    slug: 'uri-too-long',
+    detail: 'A path segment is longer than the server accepts',
+  },
+  FST_ERR_BAD_URL: {
+    status: 400,
+    slug: 'bad-url',
+    detail: 'The request path is not a valid URL',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     slug: 'malformed-body',
@@ -72,6 +82,8 @@ function slugForStatus(status: number): string {
  */
 /** The SQLSTATE of the database's plan-limit refusal (`app.enforce_plan_limits`). */
 const PLAN_LIMIT_SQLSTATE = 'FC402';
+/** PostgreSQL's refusals of text it cannot hold: 22021 (U+0000 in text), 22P05 (\u0000 in jsonb). */
+const UNSTORABLE_TEXT_SQLSTATES = ['22021', '22P05'];
 
 export function toProblem(error: unknown, requestId: string): Problem {
   if (error instanceof ValidationFailedException) {
@@ -98,6 +110,14 @@ export function toProblem(error: unknown, requestId: string): Problem {
   }
   if (isDatabaseUnavailable(error)) {
     return problem(503, 'database-unavailable', 'The database is unavailable; try again shortly', requestId);
+  }
+  if (
+    error instanceof Error &&
+    UNSTORABLE_TEXT_SQLSTATES.includes(String((error as { code?: unknown }).code))
+  ) {
+    // Only a caller's input carries such text (U+0000, a lone surrogate's replacement) this far:
+    // the safety net behind the validation pipe's check, for input that reaches SQL another way.
+    return problem(400, 'unstorable-text', 'The request contains text that cannot be stored', requestId);
   }
   if (isFastifyError(error) && error.code !== undefined) {
     const known = FASTIFY_PROBLEMS[error.code];

@@ -8,7 +8,9 @@ export enum InventoryErrorCode {
   AcquiredInFuture = 'inventory.acquired_in_future',
   StatusTransition = 'inventory.status_transition',
   SoldVehicleLocked = 'inventory.sold_vehicle_locked',
+  VehicleOnDeal = 'inventory.vehicle_on_deal',
   NotMultipart = 'inventory.not_multipart',
+  MalformedMultipart = 'inventory.malformed_multipart',
   FileMissing = 'inventory.file_missing',
   FileTooLarge = 'inventory.file_too_large',
   UnsupportedMediaType = 'inventory.unsupported_media_type',
@@ -33,11 +35,13 @@ export class InventoryError extends DomainError<InventoryErrorCode> {
       case InventoryErrorCode.VinInStock:
       case InventoryErrorCode.StatusTransition:
       case InventoryErrorCode.SoldVehicleLocked:
+      case InventoryErrorCode.VehicleOnDeal:
       case InventoryErrorCode.TooManyMedia:
         return 409;
       case InventoryErrorCode.UnknownStore:
       case InventoryErrorCode.AcquiredInFuture:
       case InventoryErrorCode.NotMultipart:
+      case InventoryErrorCode.MalformedMultipart:
       case InventoryErrorCode.FileMissing:
         return 400;
       case InventoryErrorCode.FileTooLarge:

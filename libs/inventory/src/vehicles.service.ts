@@ -230,7 +230,18 @@ export class Vehicles {
         'delete from vehicle_media where tenant_id = $1 and vehicle_id = $2 returning id, object_key',
         [scope.tenantId, vehicleId],
       );
-      await tx.query('delete from vehicles where tenant_id = $1 and id = $2', [scope.tenantId, vehicleId]);
+      await tx
+        .query('delete from vehicles where tenant_id = $1 and id = $2', [scope.tenantId, vehicleId])
+        .catch((error: unknown) => {
+          // A deal keeps the vehicle it sells (its foreign key has no cascade): a conflict, not a crash.
+          if (error instanceof DatabaseError && error.code === '23503' && error.table === 'deals') {
+            throw new InventoryError(
+              InventoryErrorCode.VehicleOnDeal,
+              'The vehicle is on a deal, which keeps it as its record; cancel or finish the deal instead',
+            );
+          }
+          throw error;
+        });
       for (const row of media.rows) await this.deletions.schedule(tx, row.object_key);
       await this.audit.append(tx, ctx, {
         action: 'vehicle.delete',

@@ -103,7 +103,9 @@ export class Invitations {
     const { invitation, tenantName } = await this.transactions.run(
       { tenantId: tenant.tenantId, stores: 'all', userId: ctx.principal!.userId },
       async (tx) => {
-        if (!dto.allStores) await assertStoresOfTenant(tx, dto.storeIds);
+        // Checked with allStores too: the invitation keeps the ids it was given, and another
+        // tenant's store must never be recorded in this tenant's rows.
+        await assertStoresOfTenant(tx, dto.storeIds);
         const name = await tx.query<{ name: string }>('select name from tenants where id = $1', [
           tenant.tenantId,
         ]);
