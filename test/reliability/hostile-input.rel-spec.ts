@@ -211,7 +211,7 @@ async function writeFigures(brokenChainList: string[]): Promise<void> {
   });
   const total = (pick: (entry: OperationFigures) => number) =>
     figures.reduce((sum, entry) => sum + pick(entry), 0);
-  await recordFigures(
+  recordFigures(
     mode,
     'hostile-input',
     [

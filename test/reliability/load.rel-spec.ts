@@ -9,6 +9,7 @@ import {
   temporaryMailDir,
   type TestApi,
 } from '@forecourt/test-harness';
+import { recordFigures, reliabilityMode } from './suite';
 
 /**
  * Sustained mixed traffic against the API process — customer reads, lead lists, customer and
@@ -168,7 +169,20 @@ it(
         errors: failures.length,
         rssMiB: memory.map((bytes) => Math.round(bytes / 1048576)),
       };
-      console.log(`load figures ${JSON.stringify(figures)}`);
+      const kinds = Object.entries(figures.byKind)
+        .map(([kind, k]) => `| ${kind} | ${k.n} | ${k.p50} | ${k.p99} |`)
+        .join('\n');
+      recordFigures(
+        reliabilityMode(),
+        'load',
+        `| duration | clients | requests | per second | p50 | p99 | errors | memory (RSS, MiB, every ${SAMPLE_MS / 1000} s) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| ${figures.durationS} s | ${CLIENTS} | ${figures.requests} | ${figures.perSecond} | ${figures.p50Ms} ms | ${figures.p99Ms} ms | ${figures.errors} | ${figures.rssMiB.join(' → ')} |
+
+| kind | requests | p50 (ms) | p99 (ms) |
+| --- | --- | --- | --- |
+${kinds}`,
+      );
 
       expect(failures).toEqual([]);
       expect(all.length).toBeGreaterThan(CLIENTS * 10);

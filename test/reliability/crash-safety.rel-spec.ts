@@ -11,6 +11,7 @@ import {
   type TestApi,
   TINY_PNG,
 } from '@forecourt/test-harness';
+import { recordFigures, reliabilityMode } from './suite';
 
 /**
  * The API process killed with SIGKILL at random moments under a steady write load (customers,
@@ -202,4 +203,11 @@ it('keeps every acknowledged write, with its audit event, through repeated SIGKI
   await setup.app.get(AuditSealer).sealAll();
   expect(await setup.app.get(AuditLog).verify(g.tenantId)).toMatchObject({ ok: true });
   expect(kills).toBe(KILLS);
+  recordFigures(
+    reliabilityMode(),
+    'crash',
+    `| kills (SIGKILL) | writes acknowledged | customers | leads | photos | acknowledged writes lost | rows without their event | photos not opening to their bytes |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| ${kills} | ${acknowledged.length} | ${byKind('customer').length} | ${byKind('lead').length} | ${byKind('media').length} | 0 | 0 | 0 |`,
+  );
 }, 120_000);

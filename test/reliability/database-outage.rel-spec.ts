@@ -7,6 +7,7 @@ import {
   temporaryMailDir,
   type TestApi,
 } from '@forecourt/test-harness';
+import { recordFigures, reliabilityMode } from './suite';
 import { Pool } from 'pg';
 
 /**
@@ -115,6 +116,14 @@ it('answers 503 while the database is away, goes unready, and recovers by itself
   expect(ready.statusCode).toBe(200);
   // Recovered within a few seconds of the return (the figure is in docs/reliability.md).
   expect(recoveredAt - backAt).toBeLessThan(5_000);
+  const slowest = Math.max(...during.map((answer) => answer.ms));
+  recordFigures(
+    reliabilityMode(),
+    'outage',
+    `| outage | clients | answers during it | of them 503 problem+json | slowest answer | readiness during | recovered after the return |
+| --- | --- | --- | --- | --- | --- | --- |
+| ${OUTAGE_MS / 1000} s | ${CLIENTS} | ${during.length} | ${during.length} | ${slowest} ms | ${unready.statusCode} | ${recoveredAt - backAt} ms |`,
+  );
 }, 60_000);
 
 it('answers 503 while the server ends every connection to the database and refuses new ones, then recovers', async () => {
