@@ -1,8 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { format, resolveConfig } from 'prettier';
 import { AuditLog } from '@forecourt/audit';
 
 /**
@@ -114,7 +114,7 @@ const REPORT = join(__dirname, '..', '..', 'docs', 'reliability.md');
  * docs/reliability.md. Only a full run writes: a short (CI) run must not rewrite the committed
  * report with smaller numbers.
  */
-export async function recordFigures(mode: ReliabilityMode, section: string, markdown: string): Promise<void> {
+export function recordFigures(mode: ReliabilityMode, section: string, markdown: string): void {
   if (mode.name !== 'full') return;
   const start = `<!-- figures:${section} -->`;
   const end = `<!-- /figures:${section} -->`;
@@ -126,8 +126,15 @@ export async function recordFigures(mode: ReliabilityMode, section: string, mark
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${hostname()} ` +
     `(${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}), mode ${mode.name}, seed ${mode.seed}.`;
   const updated = `${text.slice(0, from + start.length)}\n\n${stamp}\n\n${markdown.trim()}\n\n${text.slice(to)}`;
-  // Formatted as `prettier --check .` (CI) expects, so a full run leaves a committable page.
-  writeFileSync(REPORT, await format(updated, { ...(await resolveConfig(REPORT)), filepath: REPORT }));
+  writeFileSync(REPORT, updated);
+  // Formatted as `prettier --check .` (CI) expects, so a full run leaves a committable page. Run as
+  // a process: Prettier's API loads its plugins with a dynamic import, which Jest's VM refuses.
+  execFileSync(join(__dirname, '..', '..', 'node_modules', '.bin', 'prettier'), [
+    '--write',
+    '--log-level',
+    'warn',
+    REPORT,
+  ]);
 }
 
 /**
