@@ -127,11 +127,14 @@ export function recordFigures(mode: ReliabilityMode, section: string, markdown: 
     `(${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}), mode ${mode.name}, seed ${mode.seed}.`;
   const updated = `${text.slice(0, from + start.length)}\n\n${stamp}\n\n${markdown.trim()}\n\n${text.slice(to)}`;
   writeFileSync(REPORT, updated);
-  // Formatted as `prettier --check .` (CI) expects, so a full run leaves a committable page. In a
-  // process of its own: prettier loads itself with a dynamic import, which Jest's sandbox refuses.
-  execFileSync(process.execPath, [require.resolve('prettier/bin/prettier.cjs'), '--write', REPORT], {
-    stdio: 'ignore',
-  });
+  // Formatted as `prettier --check .` (CI) expects, so a full run leaves a committable page. Run as
+  // a process: Prettier's API loads its plugins with a dynamic import, which Jest's VM refuses.
+  execFileSync(join(__dirname, '..', '..', 'node_modules', '.bin', 'prettier'), [
+    '--write',
+    '--log-level',
+    'warn',
+    REPORT,
+  ]);
 }
 
 /**
