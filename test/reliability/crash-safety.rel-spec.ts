@@ -15,7 +15,7 @@ import { recordFigures, reliabilityMode } from './suite';
 
 /**
  * The API process killed with SIGKILL at random moments under a steady write load (customers,
- * leads, photo uploads), restarted each time: every write it acknowledged is there afterwards
+ * leads, deals, photo uploads), restarted each time: every write it acknowledged is there afterwards
  * with its audit event, no row exists without its event, the audit chain verifies, and every
  * photo a row names opens to the bytes it was given.
  */
@@ -62,7 +62,7 @@ afterAll(async () => {
 const token = () => g.tokens['admin@crash.test']!;
 
 interface Acknowledged {
-  kind: 'customer' | 'lead' | 'media';
+  kind: 'customer' | 'lead' | 'deal' | 'media';
   id: string;
   sha256?: string;
 }
@@ -77,7 +77,7 @@ async function writeUntil(
   let customerId: string | null = null;
   for (let i = 0; !stop(); i++) {
     try {
-      if (i % 3 === 0 || customerId === null) {
+      if (i % 4 === 0 || customerId === null) {
         const response = await fetch(`${base()}/v1/tenants/${g.tenantId}/customers`, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },
@@ -87,7 +87,7 @@ async function writeUntil(
           customerId = ((await response.json()) as { id: string }).id;
           acknowledged.push({ kind: 'customer', id: customerId });
         }
-      } else if (i % 3 === 1) {
+      } else if (i % 4 === 1) {
         const response = await fetch(`${base()}/v1/tenants/${g.tenantId}/leads`, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },
@@ -95,6 +95,20 @@ async function writeUntil(
         });
         if (response.status === 201)
           acknowledged.push({ kind: 'lead', id: ((await response.json()) as { id: string }).id });
+      } else if (i % 4 === 2) {
+        const response = await fetch(`${base()}/v1/tenants/${g.tenantId}/deals`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            storeId: g.storeIds.North,
+            customerId,
+            vehicleId,
+            priceMinor: 3_990_000,
+            currency: 'EUR',
+          }),
+        });
+        if (response.status === 201)
+          acknowledged.push({ kind: 'deal', id: ((await response.json()) as { id: string }).id });
       } else {
         // A PNG with a unique tail, so each upload has bytes of its own to check.
         const bytes = Buffer.concat([TINY_PNG, randomBytes(64 * 1024)]);
@@ -156,16 +170,18 @@ it('keeps every acknowledged write, with its audit event, through repeated SIGKI
   const byKind = (kind: Acknowledged['kind']) => acknowledged.filter((write) => write.kind === kind);
   expect(byKind('customer').length).toBeGreaterThan(0);
   expect(byKind('lead').length).toBeGreaterThan(0);
+  expect(byKind('deal').length).toBeGreaterThan(0);
   expect(byKind('media').length).toBeGreaterThan(0);
 
   // Every acknowledged write is there, with its event.
-  const tables = { customer: 'customers', lead: 'leads', media: 'vehicle_media' } as const;
+  const tables = { customer: 'customers', lead: 'leads', deal: 'deals', media: 'vehicle_media' } as const;
   const actions = {
     customer: 'customer.create',
     lead: 'lead.create',
+    deal: 'deal.create',
     media: 'vehicle_media.upload',
   } as const;
-  for (const kind of ['customer', 'lead', 'media'] as const) {
+  for (const kind of ['customer', 'lead', 'deal', 'media'] as const) {
     const ids = byKind(kind).map((write) => write.id);
     const rows = await admin.query(`select id from ${tables[kind]} where tenant_id = $1 and id = any($2)`, [
       g.tenantId,
@@ -206,8 +222,8 @@ it('keeps every acknowledged write, with its audit event, through repeated SIGKI
   recordFigures(
     reliabilityMode(),
     'crash',
-    `| kills (SIGKILL) | writes acknowledged | customers | leads | photos | acknowledged writes lost | rows without their event | photos not opening to their bytes |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-| ${kills} | ${acknowledged.length} | ${byKind('customer').length} | ${byKind('lead').length} | ${byKind('media').length} | 0 | 0 | 0 |`,
+    `| kills (SIGKILL) | writes acknowledged | customers | leads | deals | photos | acknowledged writes lost | rows without their event | photos not opening to their bytes |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| ${kills} | ${acknowledged.length} | ${byKind('customer').length} | ${byKind('lead').length} | ${byKind('deal').length} | ${byKind('media').length} | 0 | 0 | 0 |`,
   );
 }, 120_000);
