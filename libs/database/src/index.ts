@@ -42,3 +42,4 @@ export {
   type TenantWork,
 } from './tenant-transaction';
 export { isoTimestampSql, startsWithSql } from './text-prefix';
+export { type AdvisoryLockKey, underSessionLock } from './session-lock';

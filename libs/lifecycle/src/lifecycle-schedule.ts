@@ -4,6 +4,7 @@ import { CronJob } from 'cron';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Clock } from '@forecourt/core';
+import { underSessionLock } from '@forecourt/database';
 import { SCHEDULED_REASON, TenantDeletions } from './tenant-deletions';
 import { TenantCancellation } from './tenant-cancellation';
 
@@ -58,22 +59,8 @@ export class LifecycleSchedule implements OnApplicationBootstrap, OnApplicationS
   /** One run, as the schedule fires it. */
   async run(): Promise<LifecycleRunReport> {
     const report: LifecycleRunReport = { ran: false, enteredGrace: 0, deleted: [], failed: [] };
-    const lock = this.dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      const [{ locked }] = (await lock.query('select pg_try_advisory_lock($1) as locked', [
-        LIFECYCLE_LOCK,
-      ])) as [{ locked: boolean }];
-      if (!locked) return report;
-      try {
-        report.ran = true;
-        await this.runLocked(report);
-      } finally {
-        await lock.query('select pg_advisory_unlock($1)', [LIFECYCLE_LOCK]);
-      }
-    } finally {
-      await lock.release();
-    }
+    const run = await underSessionLock(this.dataSource, [LIFECYCLE_LOCK], () => this.runLocked(report));
+    report.ran = run.held;
     return report;
   }
 

@@ -4,7 +4,7 @@ import { appendToChains, AuditSigningKey } from '@forecourt/audit';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Clock, type RequestContext } from '@forecourt/core';
 import { TenantKeys } from '@forecourt/crypto';
-import { TenantTransaction } from '@forecourt/database';
+import { TenantTransaction, underSessionLock } from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { ObjectStore } from '@forecourt/storage';
 import { certificateBytes, type DeletionCertificate } from './deletion-certificate';
@@ -171,27 +171,13 @@ export class TenantDeletions {
    * per tenant at a time (a session advisory lock): another answers 409 while it holds it.
    */
   async finish(tenantId: string): Promise<TenantDeletionRecord> {
-    const lock = this.platform.createQueryRunner();
-    await lock.connect();
-    try {
-      const [{ locked }] = (await lock.query('select pg_try_advisory_lock($1, hashtext($2)) as locked', [
-        DELETION_LOCK,
-        tenantId,
-      ])) as [{ locked: boolean }];
-      if (!locked) {
-        throw new LifecycleError(
-          LifecycleErrorCode.DeletionRunning,
-          'That tenant is being deleted right now',
-        );
-      }
-      try {
-        return await this.finishLocked(tenantId);
-      } finally {
-        await lock.query('select pg_advisory_unlock($1, hashtext($2))', [DELETION_LOCK, tenantId]);
-      }
-    } finally {
-      await lock.release();
+    const run = await underSessionLock(this.platform, [DELETION_LOCK, tenantId], () =>
+      this.finishLocked(tenantId),
+    );
+    if (!run.held) {
+      throw new LifecycleError(LifecycleErrorCode.DeletionRunning, 'That tenant is being deleted right now');
     }
+    return run.value;
   }
 
   private async finishLocked(tenantId: string): Promise<TenantDeletionRecord> {
@@ -262,9 +248,12 @@ export class TenantDeletions {
    */
   private async tablesInDeletionOrder(tenantId: string): Promise<string[]> {
     const { tables, references } = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
+      // The catalog names the tables (counting their rows again would read every one of them).
       const counted = await tx.query<{ table_name: string }>(
-        'select table_name from app.tenant_row_counts($1)',
-        [tenantId],
+        `select c.relname as table_name from pg_class c
+           join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+           join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+          where c.relkind = 'r' order by c.relname`,
       );
       const edges = await tx.query<{ child: string; parent: string }>(
         `select c.relname as child, p.relname as parent from pg_constraint k
