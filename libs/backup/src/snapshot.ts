@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { KeyWrapper } from '@forecourt/crypto';
+import { tablesInForeignKeyOrder } from '@forecourt/database';
 import {
   type BackupEvent,
   type BackupHeader,
@@ -21,32 +22,9 @@ const NOT_COPIED = new Set(['schema_migrations']);
 
 export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/**
- * The tables of the public schema in foreign-key order (a table after every table it
- * references), so a restore can load them one after the other with every constraint checked.
- */
+/** The tables a backup holds, in foreign-key order (`schema_migrations` is the target's own). */
 export async function tablesInLoadOrder(client: ClientBase): Promise<string[]> {
-  const { rows } = await client.query<{ name: string; references: string[] }>(`
-    select c.relname as name,
-      array(select distinct r.relname from pg_constraint k join pg_class r on r.oid = k.confrelid
-             where k.conrelid = c.oid and k.contype = 'f' and k.confrelid <> c.oid)::text[] as references
-    from pg_class c
-    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
-    order by c.relname`);
-  const pending = new Map(
-    rows.filter((row) => !NOT_COPIED.has(row.name)).map((row) => [row.name, row.references]),
-  );
-  const ordered: string[] = [];
-  while (pending.size > 0) {
-    const ready = [...pending].filter(([, references]) => references.every((name) => !pending.has(name)));
-    if (ready.length === 0)
-      throw new Error(`foreign keys form a cycle among ${[...pending.keys()].join(', ')}`);
-    for (const [name] of ready) {
-      ordered.push(name);
-      pending.delete(name);
-    }
-  }
-  return ordered;
+  return (await tablesInForeignKeyOrder(client)).filter((name) => !NOT_COPIED.has(name));
 }
 
 /**

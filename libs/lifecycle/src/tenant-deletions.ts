@@ -4,7 +4,7 @@ import { appendToChains, AuditSigningKey } from '@forecourt/audit';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Clock, type RequestContext } from '@forecourt/core';
 import { TenantKeys } from '@forecourt/crypto';
-import { TenantTransaction, underSessionLock } from '@forecourt/database';
+import { tablesInForeignKeyOrder, TenantTransaction, underSessionLock } from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { ObjectStore } from '@forecourt/storage';
 import { certificateBytes, type DeletionCertificate } from './deletion-certificate';
@@ -244,38 +244,22 @@ export class TenantDeletions {
 
   /**
    * Every tenant table but the data keys (those go last, after the objects), each after every
-   * table that refers to it, so no foreign key stands in the way.
+   * table that refers to it (the reverse of the foreign-key load order), so no key stands in the way.
    */
   private async tablesInDeletionOrder(tenantId: string): Promise<string[]> {
-    const { tables, references } = await this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
+    return this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
       // The catalog names the tables (counting their rows again would read every one of them).
-      const counted = await tx.query<{ table_name: string }>(
+      const { rows } = await tx.query<{ table_name: string }>(
         `select c.relname as table_name from pg_class c
            join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
            join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-          where c.relkind = 'r' order by c.relname`,
+          where c.relkind = 'r'`,
       );
-      const edges = await tx.query<{ child: string; parent: string }>(
-        `select c.relname as child, p.relname as parent from pg_constraint k
-           join pg_class c on c.oid = k.conrelid join pg_class p on p.oid = k.confrelid
-          where k.contype = 'f' and k.connamespace = 'public'::regnamespace and k.conrelid <> k.confrelid`,
-      );
-      return { tables: counted.rows.map((row) => row.table_name), references: edges.rows };
+      const tenantTables = new Set(rows.map((row) => row.table_name));
+      return (await tablesInForeignKeyOrder(tx))
+        .reverse()
+        .filter((table) => tenantTables.has(table) && table !== KEYS_TABLE);
     });
-    const ordered: string[] = [];
-    const left = new Set(tables.filter((table) => table !== KEYS_TABLE));
-    while (left.size > 0) {
-      const free = [...left].filter(
-        (table) => !references.some((edge) => edge.parent === table && left.has(edge.child)),
-      );
-      // A cycle of foreign keys would leave none free: take them in name order, a pass may retry.
-      const next = free.length > 0 ? free : [...left].sort();
-      for (const table of next) {
-        ordered.push(table);
-        left.delete(table);
-      }
-    }
-    return ordered;
   }
 
   /** Checks that nothing is left, then signs, mails and keeps the certificate. */
