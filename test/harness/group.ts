@@ -95,6 +95,15 @@ export interface MemberAnswer {
 }
 
 /**
+ * The answer's text with its request id taken out. A request id is random hex, so a test that
+ * says "no digits of the card number appear" would otherwise fail whenever the id happens to
+ * contain them.
+ */
+export function textBesidesRequestId(answer: { text: string; requestId: string }): string {
+  return answer.text.split(answer.requestId).join('');
+}
+
+/**
  * Calls `/v1/tenants/<group>/<url>` as the member `who` (an e-mail of the group) with a Bearer
  * session. Both are read at call time, so a test file can make its caller before `beforeAll`.
  */

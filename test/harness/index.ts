@@ -24,6 +24,7 @@ export {
   type MemberAnswer,
   TEST_PASSWORD,
   temporaryMailDir,
+  textBesidesRequestId,
 } from './group';
 export { multipartFile, TINY_PNG } from './multipart';
 export { type ArchiveFile, readArchive } from './zip-archive';
