@@ -15,7 +15,7 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -604,7 +604,10 @@ async function profileRow(
   await appeared(join(dir, 'profile.json'), 'profile');
   await sleep(200); // written in one call; let it finish
   const profile = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')) as CpuProfile;
-  if (KEEP_PROFILES) copyFileSync(join(dir, 'profile.json'), join(KEEP_PROFILES, `row-${row.id}.cpuprofile`));
+  if (KEEP_PROFILES) {
+    mkdirSync(KEEP_PROFILES, { recursive: true });
+    copyFileSync(join(dir, 'profile.json'), join(KEEP_PROFILES, `row-${row.id}.cpuprofile`));
+  }
   const summary = summarizeProfile(profile, result.completed);
   const writes = JSON.parse(readFileSync(join(dir, 'writes.json'), 'utf8')) as {
     http: number;

@@ -1,35 +1,55 @@
-import { MAX_INPUT_DEPTH, nestingDepth, nulCharacterAt, reservedKeyAt } from './validation';
+import { ArgumentMetadata } from '@nestjs/common';
+import { createValidationPipe, inputFault, MAX_INPUT_DEPTH } from './validation';
 
-describe('nestingDepth', () => {
-  it('counts levels of objects and arrays; a scalar is 0', () => {
-    expect(nestingDepth('x')).toBe(0);
-    expect(nestingDepth(null)).toBe(0);
-    expect(nestingDepth({ a: 1 })).toBe(1);
-    expect(nestingDepth({ a: [{ b: 1 }] })).toBe(3);
+function nested(levels: number): unknown {
+  return JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`) as unknown;
+}
+
+describe('inputFault', () => {
+  it('allows ordinary input, however many values it holds', () => {
+    expect(inputFault({ name: 'ok', tags: ['fine', 'toString'], address: { line1: 'x' } })).toBeNull();
+    expect(inputFault('01a2c0de-0000-4000-8000-000000000007', 'id')).toBeNull();
+    expect(inputFault(nested(MAX_INPUT_DEPTH))).toBeNull();
   });
 
-  it('measures a value nested 100 000 levels deep without overflowing the stack, stopping past the limit', () => {
-    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
-    expect(nestingDepth(deep)).toBe(MAX_INPUT_DEPTH + 1);
+  it('refuses nesting past the limit, without overflowing the stack on 100 000 levels', () => {
+    expect(inputFault(nested(MAX_INPUT_DEPTH + 1))).toMatchObject({ rule: 'maxDepth' });
+    expect(inputFault(nested(100_000))).toMatchObject({ rule: 'maxDepth' });
   });
-});
 
-describe('nulCharacterAt', () => {
-  it('names the first value or key holding U+0000, and null when there is none', () => {
-    expect(nulCharacterAt({ name: 'ok', tags: ['fine'] })).toBeNull();
-    expect(nulCharacterAt({ name: 'ok', tags: ['fine', 'nul\u0000byte'] })).toBe('tags.1');
-    expect(nulCharacterAt({ ['bad\u0000key']: 1 })).toBe('bad\u0000key');
-    expect(nulCharacterAt('a\u0000b', 'testId')).toBe('testId');
+  it('names the first value or key holding U+0000', () => {
+    expect(inputFault({ name: 'ok', tags: ['fine', 'nul\u0000byte'] })).toMatchObject({
+      field: 'tags.1',
+      rule: 'noNulCharacter',
+    });
+    expect(inputFault({ ['bad\u0000key']: 1 })).toMatchObject({
+      field: 'bad\u0000key',
+      rule: 'noNulCharacter',
+    });
+    expect(inputFault('a\u0000b', 'testId')).toMatchObject({ field: 'testId', rule: 'noNulCharacter' });
   });
-});
 
-describe('reservedKeyAt', () => {
   // Found by the reliability suite (test/reliability): such a body made class-transformer throw (a 500).
   it('names a key that shadows a member of Object.prototype, at any depth', () => {
-    expect(reservedKeyAt({ durationMinutes: { toString: 'x', valueOf: 1 } })).toMatch(
-      /^durationMinutes\.(toString|valueOf)$/,
-    );
-    expect(reservedKeyAt([{ ok: 1 }, { hasOwnProperty: true }])).toBe('1.hasOwnProperty');
-    expect(reservedKeyAt({ name: 'toString', tags: ['valueOf'] })).toBeNull();
+    expect(inputFault({ durationMinutes: { toString: 'x', valueOf: 1 } })).toMatchObject({
+      field: expect.stringMatching(/^durationMinutes\.(toString|valueOf)$/) as unknown,
+      rule: 'reservedKey',
+    });
+    expect(inputFault([{ ok: 1 }, { hasOwnProperty: true }])).toMatchObject({ field: '1.hasOwnProperty' });
+  });
+});
+
+describe('the validation pipe', () => {
+  const pipe = createValidationPipe();
+
+  it('refuses a body nested past the limit', async () => {
+    const body: ArgumentMetadata = { type: 'body', metatype: Object };
+    await expect(pipe.transform(nested(MAX_INPUT_DEPTH + 1), body)).rejects.toThrow();
+  });
+
+  it("leaves the app's own custom parameters alone (the ability, the request context)", async () => {
+    const custom: ArgumentMetadata = { type: 'custom' };
+    const ownObject = { rules: nested(MAX_INPUT_DEPTH + 5), valueOf: () => 1 };
+    await expect(pipe.transform(ownObject, custom)).resolves.toBe(ownObject);
   });
 });

@@ -18,99 +18,64 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 export const MAX_INPUT_DEPTH = 32;
 
 /**
- * How deeply `value` nests (a scalar: 0), without recursion, stopping once past `limit` so a
- * hostile body costs no more than `limit` levels of work.
+ * The first thing in a request input that no DTO could take, as a field error, or null; `path`
+ * names the input itself (a route or query parameter). One walk, without recursion:
+ * - nesting deeper than `limit` (class-transformer and class-validator recurse, so a body some
+ *   thousands of levels deep overflowed the stack: a 500); the walk stops there, so a hostile
+ *   body costs no more than `limit` levels of work;
+ * - U+0000 in a string or a key (PostgreSQL cannot store it in text: its `invalid byte sequence`
+ *   was a 500);
+ * - a key that shadows a member of Object.prototype (`toString`, `valueOf`, ...): JSON cannot
+ *   carry functions, so such a key only ever holds data where code expects a method
+ *   (class-transformer's `Number(value)` on `{"toString": "x", "valueOf": 1}` threw "Cannot
+ *   convert object to primitive value", a 500).
  */
-export function nestingDepth(value: unknown, limit = MAX_INPUT_DEPTH): number {
-  let deepest = 0;
-  const pending: [unknown, number][] = [[value, 0]];
+export function inputFault(value: unknown, path = '', limit = MAX_INPUT_DEPTH): FieldError | null {
+  const pending: [unknown, string, number][] = [[value, path, 0]];
   while (pending.length > 0) {
-    const [current, depth] = pending.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(current)) pending.push([child, depth + 1]);
-  }
-  return deepest;
-}
-
-/**
- * The path (`a.b.0`) of the first string in `value` — key or value — holding U+0000, or null.
- * PostgreSQL cannot store that character in text (its `invalid byte sequence` was a 500).
- */
-export function nulCharacterAt(value: unknown, path = ''): string | null {
-  const pending: [unknown, string][] = [[value, path]];
-  while (pending.length > 0) {
-    const [current, at] = pending.pop()!;
+    const [current, at, depth] = pending.pop()!;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) return at;
+      if (current.includes('\u0000')) return nulCharacter(at);
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) {
+      return {
+        field: path,
+        rule: 'maxDepth',
+        message: `${path || 'the input'} must not nest deeper than ${limit} levels`,
+      };
+    }
     for (const [key, child] of Object.entries(current)) {
       const childPath = at ? `${at}.${key}` : key;
-      if (key.includes('\u0000')) return childPath;
-      pending.push([child, childPath]);
+      if (key.includes('\u0000')) return nulCharacter(childPath);
+      if (key in Object.prototype) {
+        return {
+          field: childPath,
+          rule: 'reservedKey',
+          message: `${childPath} is the name of a built-in member and cannot be a field`,
+        };
+      }
+      pending.push([child, childPath, depth + 1]);
     }
   }
   return null;
 }
 
-/**
- * The path of the first key in `value` that shadows a member of Object.prototype (`toString`,
- * `valueOf`, `hasOwnProperty`, ...), or null. JSON cannot carry functions, so such a key only ever
- * holds data where code expects a method: class-transformer's `Number(value)` on
- * `{"toString": "x", "valueOf": 1}` threw "Cannot convert object to primitive value" (a 500).
- */
-export function reservedKeyAt(value: unknown, path = ''): string | null {
-  const pending: [unknown, string][] = [[value, path]];
-  while (pending.length > 0) {
-    const [current, at] = pending.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    for (const [key, child] of Object.entries(current)) {
-      const childPath = at ? `${at}.${key}` : key;
-      if (key in Object.prototype) return childPath;
-      pending.push([child, childPath]);
-    }
-  }
-  return null;
+function nulCharacter(at: string): FieldError {
+  return { field: at, rule: 'noNulCharacter', message: `${at || 'the input'} must not contain U+0000` };
 }
 
 /**
- * class-transformer and class-validator walk a value recursively: a body nested some thousands of
- * levels deep overflows the stack (a 500). It is refused as a validation failure first, as is a
- * string with U+0000, which no text column can hold.
+ * Refuses what {@link inputFault} finds before class-transformer and class-validator see it.
+ * Only the request's own inputs are looked at: a custom parameter (the ability, the request
+ * context) is the app's own object, and walking it cost every request tens of microseconds.
  */
 class DepthLimitedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (nestingDepth(value) > MAX_INPUT_DEPTH) {
-      throw new ValidationFailedException([
-        {
-          field: metadata.data ?? metadata.type,
-          rule: 'maxDepth',
-          message: `${metadata.type} must not nest deeper than ${MAX_INPUT_DEPTH} levels`,
-        },
-      ]);
-    }
-    const nulAt = nulCharacterAt(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
-    if (nulAt !== null) {
-      throw new ValidationFailedException([
-        {
-          field: nulAt || metadata.type,
-          rule: 'noNulCharacter',
-          message: `${nulAt || metadata.type} must not contain U+0000`,
-        },
-      ]);
-    }
-    const reservedAt = reservedKeyAt(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
-    if (reservedAt !== null) {
-      throw new ValidationFailedException([
-        {
-          field: reservedAt,
-          rule: 'reservedKey',
-          message: `${reservedAt} is the name of a built-in member and cannot be a field`,
-        },
-      ]);
+    if (metadata.type !== 'custom') {
+      const fault = inputFault(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+      if (fault) throw new ValidationFailedException([{ ...fault, field: fault.field || metadata.type }]);
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }
