@@ -78,6 +78,23 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   return databaseNamed(info, name);
 }
 
+/**
+ * Waits (up to 2 s) until no session is connected to `database`. A pool's `end()` resolves before
+ * the server has seen each connection's Terminate, and a forced drop then kills a connection that
+ * was closing anyway: its FATAL 57P01 reaches a client nobody listens to any more, and jest fails
+ * whichever test it lands in.
+ */
+async function untilDisconnected(client: Client, database: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { rows } = await client.query<{ sessions: number }>(
+      'select count(*)::int as sessions from pg_stat_activity where datname = $1',
+      [database],
+    );
+    if (rows[0]!.sessions === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function databaseNamed(info: ClusterInfo, name: string): TestDatabase {
   return {
     name,
@@ -85,8 +102,9 @@ function databaseNamed(info: ClusterInfo, name: string): TestDatabase {
     ownerUrl: urlFor(info, OWNER_ROLE, info.ownerPassword, name),
     adminUrl: urlFor(info, info.adminUser, info.adminPassword, name),
     drop: () =>
-      asAdmin(info, (client) => client.query(`drop database if exists ${name} with (force)`)).then(
-        () => undefined,
-      ),
+      asAdmin(info, async (client) => {
+        await untilDisconnected(client, name);
+        await client.query(`drop database if exists ${name} with (force)`);
+      }),
   };
 }

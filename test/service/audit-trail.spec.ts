@@ -374,6 +374,27 @@ describe('sealed by the group commit', () => {
     expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 5 });
   });
 
+  it('many reads of one chain at once: one batch in flight at a time, so every one goes in sealed', async () => {
+    const chain = await chainOf(2);
+    const ids = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
+    await Promise.all(ids.map((id) => trail.record(ctx(id), chain, read(id))));
+    expect(await sealedCount(chain)).toEqual({ sealed: 62, unsealed: 0 });
+    expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 62 });
+  });
+
+  it('reads of many chains at once all commit, each chain whole', async () => {
+    const chains = await Promise.all(Array.from({ length: 12 }, () => chainOf(1)));
+    await Promise.all(
+      chains.flatMap((chain) =>
+        ['x', 'y', 'z'].map((id) => trail.record(ctx(`${chain}-${id}`), chain, read(id))),
+      ),
+    );
+    for (const chain of chains) {
+      expect(await sealedCount(chain)).toEqual({ sealed: 4, unsealed: 0 });
+      expect(await log.verify(chain)).toMatchObject({ ok: true, verifiedThroughSeq: 4 });
+    }
+  });
+
   it('a chain another instance moved on: the batch goes in unsealed, the next one sealed again', async () => {
     const other = await auditInstance();
     try {

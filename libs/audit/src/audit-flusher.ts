@@ -15,8 +15,8 @@ interface Waiting {
 
 /** Events per insert at most; more wait for the next one. */
 const MAX_BATCH = 500;
-/** Inserts in flight at once: one fills while the other commits. */
-const MAX_IN_FLIGHT = 2;
+/** Chains written at once at most: each batch is a statement on a connection of the pool. */
+const MAX_CHAINS_IN_FLIGHT = 8;
 /**
  * Sealed events whose numbers are already taken: only a writer that moved the head without this
  * statement's care (the unique index on `seq` refuses the second event at a place).
@@ -37,18 +37,23 @@ interface FlushRow {
 /**
  * Group commit for events that describe no write (reads, denials): each caller waits until its
  * event has committed, but callers arriving together share one multi-row insert and one commit
- * per chain. Nothing waits on a timer: a batch leaves as soon as an insert slot is free, and
- * whatever arrives while it commits leaves with the next.
+ * per chain. Nothing waits on a timer: a chain's batch leaves as soon as the chain has no batch in
+ * flight, and whatever arrives for it meanwhile leaves with the next.
  *
  * Each batch goes in sealed when it can: numbered and linked after the chain's head as last seen
  * ({@link ChainHeads}), so the event is written once, not inserted and then rewritten by the
- * sealer. When the head has moved (another instance, the sealer) or the sealer holds the chain,
- * the batch goes in unsealed instead and the sealer chains it, as it does every write's event.
+ * sealer. One batch per chain at a time is what makes that the rule: the next batch finds the
+ * chain's seal lock free and the head where the one before left it. (With two in flight, the
+ * second met the first's lock and about half of a busy chain's events went in unsealed.) When the
+ * head has moved (another instance, the sealer) or the sealer holds the chain, the batch goes in
+ * unsealed instead and the sealer chains it, as it does every write's event.
  */
 @Injectable()
 export class AuditFlusher implements BeforeApplicationShutdown {
-  private queue: Waiting[] = [];
-  private inFlight = 0;
+  /** Events waiting, by chain, the chain waiting longest first. */
+  private readonly waiting = new Map<string, Waiting[]>();
+  /** Chains with a batch in flight. */
+  private readonly writing = new Set<string>();
   private idle: (() => void)[] = [];
   // Flushes run in the context the flusher was made in, not in the request that happened to
   // start them, so no request's open transaction is ever mistaken for theirs.
@@ -62,48 +67,43 @@ export class AuditFlusher implements BeforeApplicationShutdown {
   /** Resolves once `event` is committed; rejects if it could not be written. */
   write(event: AuditEvent): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      const chain = this.waiting.get(event.tenantId);
+      if (chain) chain.push({ event, resolve, reject });
+      else this.waiting.set(event.tenantId, [{ event, resolve, reject }]);
       this.root.runInAsyncScope(() => this.drain());
     });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return;
+    if (this.waiting.size === 0 && this.writing.size === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   private drain(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.inFlight += 1;
-      void this.flush(batch).finally(() => {
-        this.inFlight -= 1;
+    for (const [chain, queued] of this.waiting) {
+      if (this.writing.size >= MAX_CHAINS_IN_FLIGHT) return;
+      if (this.writing.has(chain)) continue;
+      const batch = queued.splice(0, MAX_BATCH);
+      if (queued.length === 0) this.waiting.delete(chain);
+      this.writing.add(chain);
+      void this.flush(chain, batch).finally(() => {
+        this.writing.delete(chain);
         this.drain();
-        if (this.queue.length === 0 && this.inFlight === 0) this.idle.splice(0).forEach((done) => done());
+        if (this.waiting.size === 0 && this.writing.size === 0) this.idle.splice(0).forEach((done) => done());
       });
     }
   }
 
-  private async flush(batch: Waiting[]): Promise<void> {
-    const chains = new Map<string, Waiting[]>();
-    for (const waiting of batch) {
-      const chain = chains.get(waiting.event.tenantId) ?? [];
-      chain.push(waiting);
-      chains.set(waiting.event.tenantId, chain);
+  private async flush(chain: string, batch: Waiting[]): Promise<void> {
+    try {
+      await this.insertChain(
+        chain,
+        batch.map((entry) => entry.event),
+      );
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
     }
-    await Promise.all(
-      [...chains].map(async ([chain, waiting]) => {
-        try {
-          await this.insertChain(
-            chain,
-            waiting.map((entry) => entry.event),
-          );
-          for (const entry of waiting) entry.resolve();
-        } catch (error) {
-          for (const entry of waiting) entry.reject(error);
-        }
-      }),
-    );
   }
 
   private async insertChain(chain: string, events: AuditEvent[]): Promise<void> {
@@ -120,8 +120,7 @@ export class AuditFlusher implements BeforeApplicationShutdown {
   /** Inserts `events`, sealed after `head` when given and still current; learns the head. */
   private async insert(chain: string, events: AuditEvent[], head: ChainHead | undefined): Promise<void> {
     // A usual batch is sealed at once, and the head taken to be its last before it is sent: the
-    // chain's next batch then chains after it (and goes in sealed if this one has committed by
-    // the time it takes the lock).
+    // chain's next batch, sent once this one has committed, chains after it.
     const sealed: SealedAuditEvent[] | null = !head
       ? null
       : events.length <= HASH_SLICE
