@@ -191,7 +191,8 @@ export function appendSample(run: Appended): Sample {
     opsPerSecond: run.events / run.seconds,
     p50: run.p50,
     p99: run.p99,
-    cpuPerOp: run.cpuMicros / run.events,
+    // Nothing left to seal (the group commit sealed every event): no cost per event to show.
+    cpuPerOp: run.events > 0 ? run.cpuMicros / run.events : Number.NaN,
   };
 }
 
@@ -201,7 +202,8 @@ export function sealSample(run: Sealed): Sample {
     opsPerSecond: run.events / run.seconds,
     p50: Number.NaN,
     p99: Number.NaN,
-    cpuPerOp: run.cpuMicros / run.events,
+    // Nothing left to seal (the group commit sealed every event): no cost per event to show.
+    cpuPerOp: run.events > 0 ? run.cpuMicros / run.events : Number.NaN,
   };
 }
 

@@ -33,6 +33,7 @@ export function machine(postgresVersion: string): string {
 function spread(samples: readonly Sample[], middle: Sample): string {
   const rates = samples.map((sample) => sample.opsPerSecond);
   const half = (Math.max(...rates) - Math.min(...rates)) / 2;
+  if (middle.opsPerSecond === 0) return '';
   return `±${((half / middle.opsPerSecond) * 100).toFixed(1)}%`;
 }
 
@@ -89,7 +90,7 @@ export function renderTable(
       ...ratios,
       fixed(pooled ? quantile(pooled, 0.5) : middle.p50),
       fixed(pooled ? quantile(pooled, 0.99) : middle.p99),
-      middle.cpuPerOp?.toFixed(0) ?? '',
+      middle.cpuPerOp !== undefined && Number.isFinite(middle.cpuPerOp) ? middle.cpuPerOp.toFixed(0) : '',
     ];
   });
   return markdownTable(header, cells);
