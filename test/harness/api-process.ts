@@ -23,12 +23,17 @@ export class ApiProcess {
   }
 
   /**
-   * Starts the compiled API; with `viaNpm`, literally `npm start` (which builds first and then
-   * execs node, so signals sent to npm reach the API).
+   * Starts the compiled API; with `viaNpm`, literally `npm start` (which execs node, so signals
+   * sent to npm reach the API), without its `prestart` build: the global set-up has built `dist`
+   * with that same command, and building again here rewrote `dist` in place while other test
+   * files were starting processes from it, which then loaded half-written modules (seen as a
+   * CircularDependencyException in a process that exited before it was ready).
    */
   static async start(env: Record<string, string>, options: { viaNpm?: boolean } = {}): Promise<ApiProcess> {
     const port = env.PORT ? Number(env.PORT) : await freePort();
-    const [command, args] = options.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, [API_ENTRY]];
+    const [command, args] = options.viaNpm
+      ? ['npm', ['start', '--silent', '--ignore-scripts']]
+      : [process.execPath, [API_ENTRY]];
     const child = spawn(command, args, {
       cwd: ROOT,
       env: {
