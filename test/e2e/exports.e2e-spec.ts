@@ -201,6 +201,17 @@ describe.each(['jsonl', 'csv'] as const)('an export in %s', (format) => {
   let files: Map<string, ArchiveFile>;
   let manifest: Manifest;
 
+  /** The rows of one file of the archive, parsed as its format says. */
+  function rowsOf(name: string): Record<string, unknown>[] {
+    const text = files.get(name)!.bytes!.toString('utf8');
+    return format === 'jsonl'
+      ? text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+      : parse<Record<string, string>>(text, { columns: true });
+  }
+
   beforeAll(async () => {
     // A signed checkpoint of the chain so far, as the schedule makes every 15 minutes.
     await api.app.get(AuditSealer).sealAll();
@@ -257,14 +268,7 @@ describe.each(['jsonl', 'csv'] as const)('an export in %s', (format) => {
 
   it("parses back: each table's rows are the tenant's, with their ids and no generated search keys", async () => {
     for (const table of EXPORT_TABLES) {
-      const text = files.get(`${table.name}.${format}`)!.bytes!.toString('utf8');
-      const rows: Record<string, unknown>[] =
-        format === 'jsonl'
-          ? text
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line) as Record<string, unknown>)
-          : parse<Record<string, string>>(text, { columns: true });
+      const rows = rowsOf(`${table.name}.${format}`);
       const ids = await inTenant(runtime, { tenantId: alpha.tenantId }, async (client) =>
         (await client.query<{ id: string }>(`select id from ${table.name} order by id`)).rows.map(
           (row) => row.id,
@@ -341,14 +345,7 @@ describe.each(['jsonl', 'csv'] as const)('an export in %s', (format) => {
   });
 
   it("opens the customers' sealed identifiers: it is the owner's copy", () => {
-    const text = files.get(`customers.${format}`)!.bytes!.toString('utf8');
-    const customers: Record<string, unknown>[] =
-      format === 'jsonl'
-        ? text
-            .trim()
-            .split('\n')
-            .map((line) => JSON.parse(line) as Record<string, unknown>)
-        : parse<Record<string, string>>(text, { columns: true });
+    const customers = rowsOf(`customers.${format}`);
     expect(customers).toHaveLength(1);
     const sensitive: unknown =
       format === 'jsonl' ? customers[0]!.sensitive : JSON.parse(String(customers[0]!.sensitive));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
+import { scheduleUtcCron, unscheduleCron } from '@forecourt/core';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { PlatformBackups } from './platform-backups';
 
@@ -23,21 +23,17 @@ export class BackupSchedule implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
-    const job = CronJob.from({
-      cronTime: this.config.backupCron,
-      timeZone: 'UTC',
-      onTick: () => {
-        this.fire().catch((error: unknown) =>
-          this.log.error(`scheduled backup did not start: ${(error as Error).message}`),
-        );
-      },
-      start: true,
-    });
-    this.registry.addCronJob(BACKUP_JOB, job);
+    scheduleUtcCron(
+      this.registry,
+      BACKUP_JOB,
+      this.config.backupCron,
+      () => this.fire(),
+      (error) => this.log.error(`scheduled backup did not start: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {
-    if (this.registry.doesExist('cron', BACKUP_JOB)) this.registry.deleteCronJob(BACKUP_JOB);
+    unscheduleCron(this.registry, BACKUP_JOB);
   }
 
   /** One firing of the schedule at `now`: the slot is the minute it fired in. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { type ClientBase, DatabaseError, escapeLiteral } from 'pg';
 import { appendToChains } from '@forecourt/audit';
 import { isUuid } from '@forecourt/core';
+import { tablesWithTenantId } from '@forecourt/database';
 import type { KeyWrapper } from '@forecourt/crypto';
 import { readBackup } from './backup-archive';
 import { BackupError, BackupErrorCode } from './backup-error';
@@ -147,11 +148,7 @@ async function liveSchemaVersion(client: ClientBase): Promise<string> {
 
 /** The tables of `tables` that hold tenants' rows (a `tenant_id`), the audit trail's aside. */
 async function tenantOwnedTables(client: ClientBase, tables: readonly string[]): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
-      where c.relnamespace = 'public'::regnamespace and a.attname = 'tenant_id' and not a.attisdropped`,
-  );
-  const withTenant = new Set(rows.map((row) => row.name));
+  const withTenant = await tablesWithTenantId(client);
   return tables.filter((table) => withTenant.has(table) && !AUDIT_TRAIL.has(table));
 }
 

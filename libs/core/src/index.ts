@@ -20,3 +20,4 @@ export { ValidationFailedException, toProblem } from './to-problem';
 export { createValidationPipe } from './validation';
 export { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type Page, pageOf } from './pagination';
 export { RequestError, RequestErrorCode } from './request-error';
+export { scheduleUtcCron, unscheduleCron } from './utc-cron';

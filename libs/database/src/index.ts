@@ -43,4 +43,4 @@ export {
 } from './tenant-transaction';
 export { isoTimestampSql, startsWithSql } from './text-prefix';
 export { type AdvisoryLockKey, underSessionLock } from './session-lock';
-export { type Queryable, tablesInForeignKeyOrder } from './table-order';
+export { type Queryable, tablesInForeignKeyOrder, tablesWithTenantId } from './table-order';

@@ -31,3 +31,13 @@ export async function tablesInForeignKeyOrder(client: Queryable): Promise<string
   }
   return ordered;
 }
+
+/** The tables of the public schema that hold tenants' rows: those with a `tenant_id` column. */
+export async function tablesWithTenantId(client: Queryable): Promise<Set<string>> {
+  const { rows } = await client.query<{ name: string }>(
+    `select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
+      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+        and a.attname = 'tenant_id' and not a.attisdropped`,
+  );
+  return new Set(rows.map((row) => row.name));
+}

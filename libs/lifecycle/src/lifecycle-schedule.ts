@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
-import { Clock } from '@forecourt/core';
+import { Clock, scheduleUtcCron, unscheduleCron } from '@forecourt/core';
 import { underSessionLock } from '@forecourt/database';
 import { SCHEDULED_REASON, TenantDeletions } from './tenant-deletions';
 import { TenantCancellation } from './tenant-cancellation';
@@ -39,21 +38,17 @@ export class LifecycleSchedule implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    const job = CronJob.from({
-      cronTime: this.config.lifecycleCron,
-      timeZone: 'UTC',
-      onTick: () => {
-        this.run().catch((error: unknown) =>
-          this.log.error(`tenant lifecycle run failed: ${(error as Error).message}`),
-        );
-      },
-      start: true,
-    });
-    this.registry.addCronJob(LIFECYCLE_JOB, job);
+    scheduleUtcCron(
+      this.registry,
+      LIFECYCLE_JOB,
+      this.config.lifecycleCron,
+      () => this.run(),
+      (error) => this.log.error(`tenant lifecycle run failed: ${error.message}`),
+    );
   }
 
   onApplicationShutdown(): void {
-    if (this.registry.doesExist('cron', LIFECYCLE_JOB)) this.registry.deleteCronJob(LIFECYCLE_JOB);
+    unscheduleCron(this.registry, LIFECYCLE_JOB);
   }
 
   /** One run, as the schedule fires it. */

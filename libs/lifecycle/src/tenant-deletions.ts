@@ -4,7 +4,12 @@ import { appendToChains, AuditSigningKey } from '@forecourt/audit';
 import { APP_CONFIG, type AppConfig } from '@forecourt/config';
 import { Clock, type RequestContext } from '@forecourt/core';
 import { TenantKeys } from '@forecourt/crypto';
-import { tablesInForeignKeyOrder, TenantTransaction, underSessionLock } from '@forecourt/database';
+import {
+  tablesInForeignKeyOrder,
+  tablesWithTenantId,
+  TenantTransaction,
+  underSessionLock,
+} from '@forecourt/database';
 import { Mailer } from '@forecourt/mail';
 import { ObjectStore } from '@forecourt/storage';
 import { certificateBytes, type DeletionCertificate } from './deletion-certificate';
@@ -249,13 +254,7 @@ export class TenantDeletions {
   private async tablesInDeletionOrder(tenantId: string): Promise<string[]> {
     return this.transactions.run({ tenantId, stores: 'all' }, async (tx) => {
       // The catalog names the tables (counting their rows again would read every one of them).
-      const { rows } = await tx.query<{ table_name: string }>(
-        `select c.relname as table_name from pg_class c
-           join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
-           join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-          where c.relkind = 'r'`,
-      );
-      const tenantTables = new Set(rows.map((row) => row.table_name));
+      const tenantTables = await tablesWithTenantId(tx);
       return (await tablesInForeignKeyOrder(tx))
         .reverse()
         .filter((table) => tenantTables.has(table) && table !== KEYS_TABLE);
