@@ -1,6 +1,6 @@
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { AuthModule, SessionGuard } from '@forecourt/auth';
-import { AccessGuard, Can, PolicyCoverageError, WithoutPolicy } from '@forecourt/authz';
+import { AccessGuard, Can, PolicyCoverageError, Redact, WithoutPolicy } from '@forecourt/authz';
 import { startTestApi } from '@forecourt/test-harness';
 
 @Controller('v1/forgotten')
@@ -27,6 +27,16 @@ class HalfGuardedController {
   }
 }
 
+@Controller('v1/redacted-unguarded')
+class RedactedWithoutPolicyController {
+  @Get()
+  @WithoutPolicy('public, it says')
+  @Redact('Customer')
+  read(): { nationalId: string } {
+    return { nationalId: 'a field only AccessGuard would have taken out' };
+  }
+}
+
 @Controller('v1/guarded')
 @UseGuards(SessionGuard, AccessGuard)
 class GuardedController {
@@ -41,6 +51,8 @@ class GuardedController {
 class ForgottenModule {}
 @Module({ imports: [AuthModule], controllers: [HalfGuardedController] })
 class HalfGuardedModule {}
+@Module({ controllers: [RedactedWithoutPolicyController] })
+class RedactedWithoutPolicyModule {}
 @Module({ imports: [AuthModule], controllers: [GuardedController] })
 class GuardedModule {}
 
@@ -54,6 +66,13 @@ describe('every route declares its policy, or the API does not start', () => {
   it('refuses to start with a @Can route that is not behind AccessGuard', async () => {
     await expect(startTestApi({ extraImports: [HalfGuardedModule] })).rejects.toMatchObject({
       routes: ['HalfGuardedController.read (declares @Can but is not behind AccessGuard)'],
+    });
+  });
+
+  // AccessGuard hands the redaction to the pipeline, and only on routes that declare @Can.
+  it('refuses to start with a @Redact route that declares no @Can, however it is marked', async () => {
+    await expect(startTestApi({ extraImports: [RedactedWithoutPolicyModule] })).rejects.toMatchObject({
+      routes: ['RedactedWithoutPolicyController.read (declares @Redact but not @Can)'],
     });
   });
 

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/
 import { Reflector } from '@nestjs/core';
 import {
   AccessDenials,
+  ANSWER_SHAPE,
   type AuthenticatedRequest,
   Clock,
   contextOf,
@@ -12,6 +13,7 @@ import {
 import { type ActiveSupportGrant, AppAbility, cachedAbilityFor, MembershipScope } from './ability';
 import { type TenantAccess, TenantAccessLookup } from './tenant-access';
 import { AccessError, AccessErrorCode } from './access-error';
+import { redactedSubject, redaction } from './redaction';
 import { Action, Subject } from './role-matrix';
 
 const REQUIREMENT = Symbol('can');
@@ -38,7 +40,8 @@ export const Can = (action: Action, subject: Subject) => SetMetadata(REQUIREMENT
  * (none: 404, so another tenant's existence never shows), compiles the ability from the role
  * matrix, and refuses a route the ability does not allow (403). A route without `@Can` is refused.
  * Every refusal of a signed-in caller is an `authz.denied` audit event, durable before the answer:
- * in the tenant's chain when the caller is a member there, else in the platform's.
+ * in the tenant's chain when the caller is a member there, else in the platform's. On a route
+ * that declares `@Redact`, it leaves the redaction of the answer for the request pipeline.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -143,6 +146,8 @@ export class AccessGuard implements CanActivate {
       throw await deny(readOnly.code, readOnly.detail, membership);
     }
     request[ABILITY] = ability;
+    const redacts = redactedSubject(context.getHandler());
+    if (redacts) request[ANSWER_SHAPE] = redaction(ability, redacts);
     return true;
   }
 }

@@ -2,7 +2,6 @@ import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AccessGuard } from './access.guard';
 import { PolicyCoverage } from './policy-coverage';
-import { RedactionInterceptor } from './redaction';
 import { RowPolicy } from './row-policy';
 import { AccessExplainer } from './access-explainer';
 import { TenantAccessLookup } from './tenant-access';
@@ -10,14 +9,7 @@ import { TenantAccessLookup } from './tenant-access';
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [
-    AccessGuard,
-    PolicyCoverage,
-    RowPolicy,
-    RedactionInterceptor,
-    TenantAccessLookup,
-    AccessExplainer,
-  ],
-  exports: [AccessGuard, RowPolicy, RedactionInterceptor, AccessExplainer, TenantAccessLookup],
+  providers: [AccessGuard, PolicyCoverage, RowPolicy, TenantAccessLookup, AccessExplainer],
+  exports: [AccessGuard, RowPolicy, AccessExplainer, TenantAccessLookup],
 })
 export class AuthzModule {}

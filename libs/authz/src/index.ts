@@ -20,6 +20,6 @@ export {
   type SqlCondition,
   UntranslatableRuleError,
 } from './sql-condition';
-export { readableFields, Redact, RedactionInterceptor } from './redaction';
+export { readableFields, Redact } from './redaction';
 export { AccessExplainer, type AccessExplanation } from './access-explainer';
 export { ACTIONS, isAction, isSubject } from './role-matrix';

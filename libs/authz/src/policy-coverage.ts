@@ -2,6 +2,7 @@ import { Injectable, OnApplicationBootstrap, SetMetadata, Type } from '@nestjs/c
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { AccessGuard, declaredPermission } from './access.guard';
+import { redactedSubject } from './redaction';
 
 const WITHOUT_POLICY = Symbol('withoutPolicy');
 
@@ -23,7 +24,7 @@ export class PolicyCoverageError extends Error {
 
 /**
  * Walks every route of the application at start-up: each must declare `@Can(action, subject)`
- * and sit behind `AccessGuard`, or be marked `@WithoutPolicy(reason)`. The application does not
+ * and sit behind `AccessGuard`, or be marked `@WithoutPolicy(reason)` (and then not `@Redact`). The application does not
  * start otherwise, so no endpoint ships unguarded by omission.
  */
 @Injectable()
@@ -52,7 +53,9 @@ export class PolicyCoverage implements OnApplicationBootstrap {
         ]);
         const requirement = declaredPermission(handler);
         if (!requirement) {
-          if (!open) problems.push(route);
+          // AccessGuard redacts the answer, and it only acts on routes that declare @Can.
+          if (redactedSubject(handler)) problems.push(`${route} (declares @Redact but not @Can)`);
+          else if (!open) problems.push(route);
           continue;
         }
         const guards = [

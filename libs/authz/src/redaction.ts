@@ -1,17 +1,6 @@
-import {
-  applyDecorators,
-  CallHandler,
-  ExecutionContext,
-  Injectable,
-  NestInterceptor,
-  SetMetadata,
-  UseInterceptors,
-} from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { SetMetadata } from '@nestjs/common';
 import { permittedFieldsOf } from '@casl/ability/extra';
-import { map, type Observable } from 'rxjs';
 import type { AppAbility } from './ability';
-import { ABILITY } from './access.guard';
 import { type Subject, SUBJECT_FIELDS } from './role-matrix';
 
 const REDACTS = Symbol('redacts');
@@ -29,33 +18,30 @@ export function readableFields(ability: AppAbility, subject: Subject): string[] 
 /**
  * Declares what a route answers with (a `subject` row, a list of them, or a page `{data, ...}`),
  * so that the response keeps only the fields the caller's ability may read — one place, on the
- * way out, never field-picking in controllers.
+ * way out, never field-picking in controllers. `AccessGuard` hands the redaction to the request
+ * pipeline, which applies it to the successful answer's body; the start-up check
+ * (`PolicyCoverage`) refuses a `@Redact` route that does not declare `@Can`, so none goes out
+ * unredacted for want of the guard.
  */
-export const Redact = (subject: Subject) =>
-  applyDecorators(SetMetadata(REDACTS, subject), UseInterceptors(RedactionInterceptor));
+export const Redact = (subject: Subject) => SetMetadata(REDACTS, subject);
 
-@Injectable()
-export class RedactionInterceptor implements NestInterceptor {
-  constructor(private readonly reflector: Reflector) {}
+/** The subject a route handler's answer is redacted as, if it declares `@Redact`. */
+export function redactedSubject(handler: object): Subject | undefined {
+  return Reflect.getMetadata(REDACTS, handler) as Subject | undefined;
+}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const subject = this.reflector.get<Subject | undefined>(REDACTS, context.getHandler());
-    const ability = context.switchToHttp().getRequest<{ [ABILITY]?: AppAbility }>()[ABILITY];
-    if (!subject) return next.handle();
-    if (!ability) throw new Error('@Redact needs AccessGuard on the route');
-    const fields = new Set(readableFields(ability, subject));
-    const keep = (row: unknown): unknown =>
-      row && typeof row === 'object'
-        ? Object.fromEntries(Object.entries(row).filter(([field]) => fields.has(field)))
-        : row;
-    return next.handle().pipe(
-      map((body: unknown) => {
-        if (Array.isArray(body)) return body.map(keep);
-        if (body && typeof body === 'object' && Array.isArray((body as { data?: unknown }).data)) {
-          return { ...body, data: (body as { data: unknown[] }).data.map(keep) };
-        }
-        return keep(body);
-      }),
-    );
-  }
+/** The body `ability` may see of an answer made of `subject` rows (see {@link Redact}). */
+export function redaction(ability: AppAbility, subject: Subject): (body: unknown) => unknown {
+  const fields = new Set(readableFields(ability, subject));
+  const keep = (row: unknown): unknown =>
+    row && typeof row === 'object'
+      ? Object.fromEntries(Object.entries(row).filter(([field]) => fields.has(field)))
+      : row;
+  return (body) => {
+    if (Array.isArray(body)) return body.map(keep);
+    if (body && typeof body === 'object' && Array.isArray((body as { data?: unknown }).data)) {
+      return { ...body, data: (body as { data: unknown[] }).data.map(keep) };
+    }
+    return keep(body);
+  };
 }

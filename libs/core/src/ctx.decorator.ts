@@ -7,9 +7,16 @@ export const PRINCIPAL = Symbol('principal');
 /** Where the access guard leaves the tenant the request acts in. */
 export const TENANT_ACCESS = Symbol('tenantAccess');
 
+/**
+ * Where a guard leaves what a successful answer's body becomes before it is serialized: the
+ * access guard leaves the redaction of the fields the caller may not read.
+ */
+export const ANSWER_SHAPE = Symbol('answerShape');
+
 export type AuthenticatedRequest = FastifyRequest & {
   [PRINCIPAL]?: Principal;
   [TENANT_ACCESS]?: TenantAccess;
+  [ANSWER_SHAPE]?: (body: unknown) => unknown;
 };
 
 /**

@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import { ANSWER_SHAPE, type AuthenticatedRequest } from './ctx.decorator';
 import { newId } from './ids';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 import { ProblemFilter } from './problem.filter';
@@ -46,13 +47,28 @@ export function fastifyOptions(bodyLimitBytes: number, trustedProxies: string[] 
 
 /**
  * The request pipeline shared by the API and the end-to-end tests: request id echo, security
- * headers, validation, and problem+json for every error. Nest's Fastify adapter routes body
+ * headers, validation, the answer's shape (redaction), and problem+json for every error. Nest's Fastify adapter routes body
  * parsing errors and unknown routes through the global filter too.
  */
 export async function configureHttpPipeline(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  // A Fastify hook rather than a Nest interceptor: an interceptor costs every request two
+  // AsyncResource bindings and an rxjs pipeline (docs/performance.md). Problem documents (4xx, 5xx)
+  // are the app's own and keep their shape.
+  fastify.addHook('preSerialization', (request: AuthenticatedRequest, reply, payload, done) => {
+    const shape = request[ANSWER_SHAPE];
+    if (!shape || reply.statusCode >= 300) {
+      done(null, payload);
+      return;
+    }
+    try {
+      done(null, shape(payload));
+    } catch (error) {
+      done(error as Error);
+    }
   });
   await app.register(cookie);
   // Uploads are read as streams by the routes that take them (`request.file()`), each with its own

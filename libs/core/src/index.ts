@@ -1,7 +1,14 @@
 export { type AccessDenial, AccessDenials } from './access-denials';
 export { Clock, ClockModule, SettableClock, SystemClock } from './clock';
 export { BackupStatus, type BackupSummary } from './backup-status';
-export { type AuthenticatedRequest, contextOf, Ctx, PRINCIPAL, TENANT_ACCESS } from './ctx.decorator';
+export {
+  ANSWER_SHAPE,
+  type AuthenticatedRequest,
+  contextOf,
+  Ctx,
+  PRINCIPAL,
+  TENANT_ACCESS,
+} from './ctx.decorator';
 export { DomainError, assertNever } from './domain-error';
 export { configureHttpPipeline, fastifyOptions } from './http-pipeline';
 export { isUuid, newId } from './ids';
@@ -18,6 +25,7 @@ export {
 } from './request-context';
 export { ValidationFailedException, toProblem } from './to-problem';
 export { createValidationPipe } from './validation';
+export { RouteIds } from './route-ids';
 export { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, type Page, pageOf } from './pagination';
 export { RequestError, RequestErrorCode } from './request-error';
 export { scheduleUtcCron, unscheduleCron } from './utc-cron';

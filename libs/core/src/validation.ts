@@ -1,5 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError } from './problem';
+import { routeIdsOf } from './route-ids';
 import { ValidationFailedException } from './to-problem';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -67,7 +68,8 @@ function nulCharacter(at: string): FieldError {
 }
 
 /**
- * Refuses what {@link inputFault} finds before class-transformer and class-validator see it.
+ * Refuses what {@link inputFault} finds before class-transformer and class-validator see it, and
+ * checks `RouteIds` parameters (route-ids.ts) itself.
  * Only the request's own inputs are looked at: a custom parameter (the ability, the request
  * context) is the app's own object, and walking it cost every request tens of microseconds.
  */
@@ -76,6 +78,11 @@ class DepthLimitedValidationPipe extends ValidationPipe {
     if (metadata.type !== 'custom') {
       const fault = inputFault(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
       if (fault) throw new ValidationFailedException([{ ...fault, field: fault.field || metadata.type }]);
+    }
+    const ids = metadata.type === 'param' ? routeIdsOf(metadata.metatype, value) : null;
+    if (ids) {
+      if (ids.errors.length > 0) throw new ValidationFailedException(ids.errors);
+      return ids.value;
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }

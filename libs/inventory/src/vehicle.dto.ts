@@ -13,6 +13,7 @@ import {
   Min,
 } from 'class-validator';
 import { ListQueryDto } from '@forecourt/tenants';
+import { RouteIds } from '@forecourt/core';
 import { MEDIA_TYPES } from './media-type';
 import { VEHICLE_STATUSES, type VehicleStatus } from './vehicle-status';
 import { IsVin, normaliseVin } from './vin';
@@ -21,17 +22,11 @@ const MAX_PRICE_MINOR = 100_000_000_000;
 const FIRST_CAR_YEAR = 1886;
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
-export class InventoryParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-}
+export class InventoryParams extends RouteIds('tenantId') {}
 
-export class VehicleParams extends InventoryParams {
-  @ApiProperty() @IsUUID() vehicleId!: string;
-}
+export class VehicleParams extends RouteIds('tenantId', 'vehicleId') {}
 
-export class MediaParams extends VehicleParams {
-  @ApiProperty() @IsUUID() mediaId!: string;
-}
+export class MediaParams extends RouteIds('tenantId', 'vehicleId', 'mediaId') {}
 
 export class CreateVehicleDto {
   @ApiProperty() @IsUUID() storeId!: string;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ListQueryDto } from '@forecourt/tenants';
+import { RouteIds } from '@forecourt/core';
 import { NoCardNumber } from './card-number';
 
 export const MESSAGE_DIRECTIONS = ['inbound', 'outbound'] as const;
@@ -34,10 +35,7 @@ export class MessagePageDto {
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
 
-export class BookingParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-  @ApiProperty() @IsUUID() bookingId!: string;
-}
+export class BookingParams extends RouteIds('tenantId', 'bookingId') {}
 
 export class CreateBookingDto {
   @ApiProperty() @IsUUID() leadId!: string;

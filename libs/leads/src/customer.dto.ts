@@ -13,19 +13,15 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ListQueryDto } from '@forecourt/tenants';
+import { RouteIds } from '@forecourt/core';
 import { NoCardNumber } from './card-number';
 import { CONSENT_CHANNELS, CONSENT_PURPOSES, CONSENT_STATUSES } from './consent';
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
-export class CustomerParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-  @ApiProperty() @IsUUID() customerId!: string;
-}
+export class CustomerParams extends RouteIds('tenantId', 'customerId') {}
 
-export class LeadsTenantParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-}
+export class LeadsTenantParams extends RouteIds('tenantId') {}
 
 export class AddressDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) @NoCardNumber() line1?: string;

@@ -1,14 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsISO4217CurrencyCode, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { ListQueryDto } from '@forecourt/tenants';
+import { RouteIds } from '@forecourt/core';
 import { DEAL_STATUSES, type DealStatus } from './deal-status';
 
 const MAX_PRICE_MINOR = 100_000_000_000;
 
-export class DealParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-  @ApiProperty() @IsUUID() dealId!: string;
-}
+export class DealParams extends RouteIds('tenantId', 'dealId') {}
 
 export class CreateDealDto {
   @ApiProperty() @IsUUID() storeId!: string;

@@ -2,15 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ListQueryDto } from '@forecourt/tenants';
+import { RouteIds } from '@forecourt/core';
 import { NoCardNumber } from './card-number';
 import { LEAD_STATUSES, type LeadStatus } from './lead-status';
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
-export class LeadParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-  @ApiProperty() @IsUUID() leadId!: string;
-}
+export class LeadParams extends RouteIds('tenantId', 'leadId') {}
 
 export class CreateLeadDto {
   @ApiProperty() @IsUUID() storeId!: string;

@@ -1,17 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsUUID } from 'class-validator';
+import { IsIn } from 'class-validator';
+import { RouteIds } from '@forecourt/core';
 import { EXPORT_FORMATS, type ExportFormat } from './export-tables';
 
 export const EXPORT_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
 
-export class ExportTenantParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-}
+export class ExportTenantParams extends RouteIds('tenantId') {}
 
-export class ExportParams extends ExportTenantParams {
-  @ApiProperty() @IsUUID() exportId!: string;
-}
+export class ExportParams extends RouteIds('tenantId', 'exportId') {}
 
 export class CreateExportDto {
   @ApiProperty({ enum: EXPORT_FORMATS, description: 'the files of the archive: JSON Lines or CSV' })

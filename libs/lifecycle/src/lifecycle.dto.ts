@@ -1,10 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, IsUUID, Length } from 'class-validator';
+import { IsString, Length } from 'class-validator';
+import { RouteIds } from '@forecourt/core';
 
 /** A platform route about one tenant (`:id`: the platform acts on it without membership). */
-export class PlatformTenantParams {
-  @ApiProperty() @IsUUID() id!: string;
-}
+export class PlatformTenantParams extends RouteIds('id') {}
 
 export class TenantStandingDto {
   @ApiProperty() id!: string;

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, IsUUID, Length, Max, Min } from 'class-validator';
-import { TenantParams } from './tenant.dto';
+import { RouteIds } from '@forecourt/core';
 
 export const GRANT_SCOPES = ['read', 'support'] as const;
 
@@ -21,9 +21,7 @@ export class RequestSupportGrantDto {
   @ApiProperty({ enum: GRANT_SCOPES }) @IsIn(GRANT_SCOPES) scope!: 'read' | 'support';
 }
 
-export class GrantParams extends TenantParams {
-  @ApiProperty() @IsUUID() id!: string;
-}
+export class GrantParams extends RouteIds('tenantId', 'id') {}
 
 export class SupportGrantStateDto {
   @ApiProperty() id!: string;

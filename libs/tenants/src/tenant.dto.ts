@@ -16,6 +16,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { RouteIds } from '@forecourt/core';
 
 export const DEALER_ROLES = ['dealer_admin', 'dealer_manager', 'dealer_sales', 'dealer_marketing'] as const;
 export const PLATFORM_ROLES = ['platform_owner', 'platform_support'] as const;
@@ -63,13 +64,9 @@ export class TenantPageDto {
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
 
-export class TenantParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-}
+export class TenantParams extends RouteIds('tenantId') {}
 
-export class UserParams extends TenantParams {
-  @ApiProperty() @IsUUID() userId!: string;
-}
+export class UserParams extends RouteIds('tenantId', 'userId') {}
 
 export class CreateStoreDto {
   @ApiProperty() @IsString() @Length(1, 200) name!: string;

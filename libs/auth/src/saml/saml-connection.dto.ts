@@ -14,14 +14,13 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { RouteIds } from '@forecourt/core';
 
 /** The roles SSO may give: the dealer side of the matrix. */
 export const SSO_ROLES = ['dealer_admin', 'dealer_manager', 'dealer_sales', 'dealer_marketing'] as const;
 export type SsoRole = (typeof SSO_ROLES)[number];
 
-export class SamlTenantParams {
-  @ApiProperty() @IsUUID() tenantId!: string;
-}
+export class SamlTenantParams extends RouteIds('tenantId') {}
 
 export class SamlSlugParams {
   @ApiProperty() @IsString() @Length(1, 100) tenantSlug!: string;
@@ -149,7 +148,8 @@ export class SsoFailureDto {
   requestId!: string | null;
 }
 
-export class SsoTestParams extends SamlTenantParams {
+export class SsoTestParams {
+  @ApiProperty() @IsUUID() tenantId!: string;
   @ApiProperty() @IsString() @Length(1, 256) testId!: string;
 }
 
