@@ -42,13 +42,15 @@ export class HttpReadBench {
     private readonly ids: readonly string[],
   ) {}
 
+  /** Starts the API process: this build's `bench-server.js`, or `serverScript` (another build's). */
   static async start(
     options: Omit<BenchServerOptions, 'dataDir'>,
     ids: readonly string[],
+    serverScript = join(__dirname, 'bench-server.js'),
   ): Promise<HttpReadBench> {
     const dataDir = mkdtempSync(join(tmpdir(), 'forecourt-bench-api-'));
     const serverOptions: BenchServerOptions = { ...options, dataDir };
-    const server = fork(join(__dirname, 'bench-server.js'), [], {
+    const server = fork(serverScript, [], {
       env: { ...process.env, [BENCH_SERVER_ENV]: JSON.stringify(serverOptions) },
       execArgv: ['--enable-source-maps'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -167,9 +167,8 @@ export function mainCaller(callers: Map<string, number>): string {
 const MICROS_PER_TICK = 10_000;
 
 /**
- * CPU time (user + system, µs) used so far by a process and its direct children: the postmaster
- * and its backends and workers. A backend that exits takes its time with it; the pools keep
- * theirs open, so over a run little is lost.
+ * CPU time (user + system, µs) used so far by a process and its direct children, live or reaped:
+ * the postmaster and its backends and workers.
  */
 export function processTreeCpuMicros(rootPid: number): number {
   let ticks = 0;
@@ -183,8 +182,13 @@ export function processTreeCpuMicros(rootPid: number): number {
     }
     // After "pid (comm) ": state, ppid, … utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) !== rootPid && Number(fields[1]) !== rootPid) continue;
+    const isRoot = Number(entry) === rootPid;
+    if (!isRoot && Number(fields[1]) !== rootPid) continue;
     ticks += Number(fields[11]) + Number(fields[12]);
+    // The root's cutime and cstime hold the CPU of the children it has reaped: without them, a
+    // backend that exits between two readings (a pool closing an idle connection) takes its CPU
+    // out of the sum, and the difference can come out negative.
+    if (isRoot) ticks += Number(fields[13]) + Number(fields[14]);
   }
   return ticks * MICROS_PER_TICK;
 }

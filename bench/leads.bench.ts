@@ -80,6 +80,12 @@ const STEP_REQUESTS = setting('BENCH_STEP_REQUESTS', 1000);
 /** A directory to keep each profiled row's CPU profile in (`row-N.cpuprofile`, for DevTools). */
 const KEEP_PROFILES = process.env.BENCH_LEADS_PROFILES;
 const PROFILE_SECONDS = 5;
+/**
+ * Another build's `dist` (say, of the commit before a change): its API process runs beside this
+ * build's on the same database, and the raw and detail rows run against both, interleaved in the
+ * same rounds, so the two builds meet the same machine at the same minutes.
+ */
+const COMPARE_DIST = process.env.BENCH_LEADS_COMPARE_DIST;
 /** How long each statement is run again for its PostgreSQL CPU. */
 const STATEMENT_SECONDS = 0.6;
 /** Issue 7's aims for the fully secured customer detail read. */
@@ -508,6 +514,10 @@ interface LoadRow {
   target: LoadTarget;
   /** Run with the bench-only audit switch off (`AuditTrail.record` a no-op). */
   auditOff?: boolean;
+  /** The API process it loads, when not this build's (`BENCH_LEADS_COMPARE_DIST`). */
+  api?: HttpReadBench;
+  /** The row its "× raw pg" is taken against, when not row 1 (the other build's raw read). */
+  baseline?: LoadRow;
   samples: Sample[];
   /** Per round: PostgreSQL's CPU (postmaster and backends), µs per request. */
   databaseCpu: number[];
@@ -516,7 +526,8 @@ interface LoadRow {
 }
 
 /** One run of a row after a warm-up: rate, latencies, and CPU per request of the API, the database, the machine. */
-async function measureRow(api: HttpReadBench, row: LoadRow, postmasterPid: number): Promise<void> {
+async function measureRow(own: HttpReadBench, row: LoadRow, postmasterPid: number): Promise<void> {
+  const api = row.api ?? own;
   await load(api.origin, row.target, CONNECTIONS, WARMUP_SECONDS);
   const databaseBefore = processTreeCpuMicros(postmasterPid);
   const machineBefore = machineBusyMicros();
@@ -527,6 +538,36 @@ async function measureRow(api: HttpReadBench, row: LoadRow, postmasterPid: numbe
   row.databaseCpu.push((processTreeCpuMicros(postmasterPid) - databaseBefore) / completed);
   row.machineCpu.push((machineBusyMicros() - machineBefore) / completed);
   row.samples.push({ ...sample, cpuPerOp: cpuMicros / completed });
+}
+
+/** `row` against the other build's API process (`BENCH_LEADS_COMPARE_DIST`), with its sessions. */
+function otherBuildRow(row: LoadRow, other: HttpReadBench, tokens: readonly string[]): LoadRow {
+  return {
+    id: `${row.id}′`,
+    label: `${row.label}, the other build`,
+    target: { ...row.target, tokens },
+    api: other,
+    samples: [],
+    databaseCpu: [],
+    machineCpu: [],
+  };
+}
+
+/**
+ * This build against the other one, row by row: the median of the per-round ratios of requests/s,
+ * each round's pair measured minutes apart at most, and the per-round values.
+ */
+function comparison(rows: readonly LoadRow[]): string {
+  const parts = rows
+    .filter((row) => row.api)
+    .map((twin) => {
+      const own = rows.find((row) => `${row.id}′` === twin.id)!;
+      const perRound = own.samples.map((sample, round) =>
+        (sample.opsPerSecond / twin.samples[round]!.opsPerSecond).toFixed(2),
+      );
+      return `row ${own.id} ${roundRatio(own.samples, twin.samples).toFixed(2)}× (per round ${perRound.join(', ')})`;
+    });
+  return `this build ÷ the other build (${COMPARE_DIST}), requests/s: ${parts.join('; ')}`;
 }
 
 /** Waits for `file` to appear (the profiler preload's answers). */
@@ -551,7 +592,7 @@ function loadTable(rows: readonly LoadRow[]): string {
       row.label,
       rate.toFixed(0),
       `±${spread.toFixed(1)}%`,
-      `${roundRatio(row.samples, raw!.samples).toFixed(2)}×`,
+      `${roundRatio(row.samples, (row.baseline ?? raw!).samples).toFixed(2)}×`,
       isDetail ? `${roundRatio(row.samples, auditOff!.samples).toFixed(2)}×` : '',
       mid(row.samples.map((sample) => sample.p50)).toFixed(2),
       mid(row.samples.map((sample) => sample.p99)).toFixed(2),
@@ -702,6 +743,7 @@ async function main(): Promise<void> {
   const profileDir = mkdtempSync(join(tmpdir(), 'forecourt-bench-leads-profile-'));
   let local: Local | undefined;
   let api: HttpReadBench | undefined;
+  let other: HttpReadBench | undefined;
   try {
     local = await startLocal(runtimeUrl, masterKey);
     const generator = await LeadsGenerator.open(admin, crowd, progress);
@@ -808,6 +850,19 @@ async function main(): Promise<void> {
       { length: CONNECTIONS },
       (_, index) => world.sales[index % world.sales.length]!,
     );
+    const serverOptions = {
+      runtimeUrl,
+      tenantId: MEASURED_TENANT,
+      poolSize: POOL_SIZE,
+      masterKey,
+      owners: 0,
+      // One session per connection, as `npm run bench` does: no two requests in flight update
+      // the same session row. The admin's 40 sessions are one person's; sales are 20 people.
+      sessionsFor: [
+        ...Array.from({ length: CONNECTIONS }, () => world.admin.userId),
+        ...salesByConnection.map((member) => member.userId),
+      ],
+    };
     const environment = {
       NODE_OPTIONS: process.env.NODE_OPTIONS,
       LEADS_PROFILE_DIR: process.env.LEADS_PROFILE_DIR,
@@ -816,22 +871,7 @@ async function main(): Promise<void> {
       `${environment.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'leads-profiler.js')}`.trim();
     process.env.LEADS_PROFILE_DIR = profileDir;
     try {
-      api = await HttpReadBench.start(
-        {
-          runtimeUrl,
-          tenantId: MEASURED_TENANT,
-          poolSize: POOL_SIZE,
-          masterKey,
-          owners: 0,
-          // One session per connection, as `npm run bench` does: no two requests in flight update
-          // the same session row. The admin's 40 sessions are one person's; sales are 20 people.
-          sessionsFor: [
-            ...Array.from({ length: CONNECTIONS }, () => world.admin.userId),
-            ...salesByConnection.map((member) => member.userId),
-          ],
-        },
-        world.accountIds,
-      );
+      api = await HttpReadBench.start(serverOptions, world.accountIds);
     } finally {
       for (const [name, value] of Object.entries(environment)) {
         if (value === undefined) Reflect.deleteProperty(process.env, name);
@@ -840,6 +880,23 @@ async function main(): Promise<void> {
     }
     const adminTokens = api.tokens.slice(0, CONNECTIONS);
     const salesTokens = api.tokens.slice(CONNECTIONS);
+    if (COMPARE_DIST) {
+      progress(`starting the other build's API process (${COMPARE_DIST})`);
+      other = await HttpReadBench.start(
+        serverOptions,
+        world.accountIds,
+        join(COMPARE_DIST, 'bench', 'bench-server.js'),
+      );
+      assertOpened(
+        await getJson<CustomerBody>(
+          other.origin,
+          customerPath(sellerCustomer.id),
+          other.tokens[CONNECTIONS]!,
+        ),
+        sellerCustomer,
+        'sales (the other build)',
+      );
+    }
     await api.check(['raw']);
     assertOpened(
       await getJson<CustomerBody>(api.origin, customerPath(sellerCustomer.id), salesTokens[0]!),
@@ -912,6 +969,15 @@ async function main(): Promise<void> {
         machineCpu: [],
       },
     ];
+    if (other) {
+      const [raw, admin, sales] = rows as [LoadRow, LoadRow, LoadRow];
+      const otherRaw = otherBuildRow(raw, other, raw.target.tokens);
+      rows.push(
+        otherRaw,
+        { ...otherBuildRow(admin, other, other.tokens.slice(0, CONNECTIONS)), baseline: otherRaw },
+        { ...otherBuildRow(sales, other, other.tokens.slice(CONNECTIONS)), baseline: otherRaw },
+      );
+    }
     progress(
       `${ROUNDS} rounds × ${rows.length} rows × (${WARMUP_SECONDS} + ${SECONDS}) s, ${CONNECTIONS} connections`,
     );
@@ -975,6 +1041,7 @@ async function main(): Promise<void> {
         '',
         ...aims,
         `row 7 (sales list) ÷ raw pg per round: ${perRound(rows[6]!)}; row 5 (admin list): ${perRound(rows[4]!)}`,
+        ...(other ? [comparison(rows)] : []),
         '',
         planTable,
         '',
@@ -1004,6 +1071,7 @@ async function main(): Promise<void> {
   } finally {
     if (local) await local.close().catch(() => undefined);
     if (api) await api.stop().catch(() => undefined);
+    if (other) await other.stop().catch(() => undefined);
     await cluster.stop();
     rmSync(profileDir, { recursive: true, force: true });
   }
