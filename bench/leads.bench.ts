@@ -516,6 +516,8 @@ interface LoadRow {
   auditOff?: boolean;
   /** The API process it loads, when not this build's (`BENCH_LEADS_COMPARE_DIST`). */
   api?: HttpReadBench;
+  /** This build's row that this one repeats against the other build. */
+  twinOf?: LoadRow;
   /** The row its "× raw pg" is taken against, when not row 1 (the other build's raw read). */
   baseline?: LoadRow;
   samples: Sample[];
@@ -547,6 +549,7 @@ function otherBuildRow(row: LoadRow, other: HttpReadBench, tokens: readonly stri
     label: `${row.label}, the other build`,
     target: { ...row.target, tokens },
     api: other,
+    twinOf: row,
     samples: [],
     databaseCpu: [],
     machineCpu: [],
@@ -558,15 +561,14 @@ function otherBuildRow(row: LoadRow, other: HttpReadBench, tokens: readonly stri
  * each round's pair measured minutes apart at most, and the per-round values.
  */
 function comparison(rows: readonly LoadRow[]): string {
-  const parts = rows
-    .filter((row) => row.api)
-    .map((twin) => {
-      const own = rows.find((row) => `${row.id}′` === twin.id)!;
-      const perRound = own.samples.map((sample, round) =>
-        (sample.opsPerSecond / twin.samples[round]!.opsPerSecond).toFixed(2),
-      );
-      return `row ${own.id} ${roundRatio(own.samples, twin.samples).toFixed(2)}× (per round ${perRound.join(', ')})`;
-    });
+  const parts = rows.flatMap((twin) => {
+    const own = twin.twinOf;
+    if (!own) return [];
+    const perRound = own.samples.map((sample, round) =>
+      (sample.opsPerSecond / twin.samples[round]!.opsPerSecond).toFixed(2),
+    );
+    return `row ${own.id} ${roundRatio(own.samples, twin.samples).toFixed(2)}× (per round ${perRound.join(', ')})`;
+  });
   return `this build ÷ the other build (${COMPARE_DIST}), requests/s: ${parts.join('; ')}`;
 }
 

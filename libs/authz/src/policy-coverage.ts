@@ -24,8 +24,8 @@ export class PolicyCoverageError extends Error {
 
 /**
  * Walks every route of the application at start-up: each must declare `@Can(action, subject)`
- * and sit behind `AccessGuard`, or be marked `@WithoutPolicy(reason)` (and then not `@Redact`). The application does not
- * start otherwise, so no endpoint ships unguarded by omission.
+ * and sit behind `AccessGuard`, or be marked `@WithoutPolicy(reason)` (and then not `@Redact`).
+ * The application does not start otherwise, so no endpoint ships unguarded by omission.
  */
 @Injectable()
 export class PolicyCoverage implements OnApplicationBootstrap {

@@ -5,14 +5,26 @@ import { type Subject, SUBJECT_FIELDS } from './role-matrix';
 
 const REDACTS = Symbol('redacts');
 
+/** Worked out once per ability and subject: abilities are cached and never change. */
+const readable = new WeakMap<AppAbility, Map<Subject, ReadonlySet<string>>>();
+
 /**
  * The fields of `subject` the ability may read: a rule without fields covers every field of the
  * subject; with `fields`, only those.
  */
-export function readableFields(ability: AppAbility, subject: Subject): string[] {
-  return permittedFieldsOf(ability, 'read', subject, {
-    fieldsFrom: (rule) => (rule.fields ? [rule.fields].flat() : [...SUBJECT_FIELDS[subject]]),
-  });
+export function readableFields(ability: AppAbility, subject: Subject): ReadonlySet<string> {
+  let bySubject = readable.get(ability);
+  if (!bySubject) readable.set(ability, (bySubject = new Map<Subject, ReadonlySet<string>>()));
+  let fields = bySubject.get(subject);
+  if (!fields) {
+    fields = new Set(
+      permittedFieldsOf(ability, 'read', subject, {
+        fieldsFrom: (rule) => (rule.fields ? [rule.fields].flat() : [...SUBJECT_FIELDS[subject]]),
+      }),
+    );
+    bySubject.set(subject, fields);
+  }
+  return fields;
 }
 
 /**
@@ -32,7 +44,7 @@ export function redactedSubject(handler: object): Subject | undefined {
 
 /** The body `ability` may see of an answer made of `subject` rows (see {@link Redact}). */
 export function redaction(ability: AppAbility, subject: Subject): (body: unknown) => unknown {
-  const fields = new Set(readableFields(ability, subject));
+  const fields = readableFields(ability, subject);
   const keep = (row: unknown): unknown =>
     row && typeof row === 'object'
       ? Object.fromEntries(Object.entries(row).filter(([field]) => fields.has(field)))

@@ -47,8 +47,8 @@ export function fastifyOptions(bodyLimitBytes: number, trustedProxies: string[] 
 
 /**
  * The request pipeline shared by the API and the end-to-end tests: request id echo, security
- * headers, validation, the answer's shape (redaction), and problem+json for every error. Nest's Fastify adapter routes body
- * parsing errors and unknown routes through the global filter too.
+ * headers, validation, the answer's shape (redaction), and problem+json for every error. Nest's
+ * Fastify adapter routes body parsing errors and unknown routes through the global filter too.
  */
 export async function configureHttpPipeline(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();

@@ -69,9 +69,9 @@ function nulCharacter(at: string): FieldError {
 
 /**
  * Refuses what {@link inputFault} finds before class-transformer and class-validator see it, and
- * checks `RouteIds` parameters (route-ids.ts) itself.
- * Only the request's own inputs are looked at: a custom parameter (the ability, the request
- * context) is the app's own object, and walking it cost every request tens of microseconds.
+ * checks `RouteIds` parameters (route-ids.ts) itself. Only the request's own inputs are looked
+ * at: a custom parameter (the ability, the request context) is the app's own object, and walking
+ * it cost every request tens of microseconds.
  */
 class DepthLimitedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {

@@ -222,7 +222,7 @@ export class Customers {
 
   /** The row with its sealed identifiers opened — only those the caller may read; the rest null. */
   private async opened(tx: TenantQueries, ability: AppAbility, row: SealedCustomer): Promise<CustomerDto> {
-    const readable = new Set(readableFields(ability, 'Customer'));
+    const readable = readableFields(ability, 'Customer');
     const open = async (field: SealedField): Promise<string | null> => {
       const sealed = row[field];
       if (!sealed || !readable.has(field)) return null;

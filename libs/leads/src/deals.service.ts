@@ -260,7 +260,7 @@ export class Deals {
     });
     await this.rows.assert(ctx, ability, 'read', 'Deal', { tenantId, ...deal });
     // The document names the customer: only for those who may read the deal's customer.
-    if (!readableFields(ability, 'Deal').includes('customerName')) {
+    if (!readableFields(ability, 'Deal').has('customerName')) {
       throw new AccessError(
         AccessErrorCode.Forbidden,
         'The bill of sale names the customer, whom your role may not see',
