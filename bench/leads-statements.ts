@@ -66,6 +66,8 @@ function nameOf(text: string): string {
     return 'insert into audit_events … jsonb_to_recordset($1) (the event)';
   if (AUDIT_GROUP_COMMIT.test(line))
     return 'with seal … update audit_heads … insert into audit_events (the event, sealed, group commit)';
+  if (SET_CONTEXT.test(line) && /app\.prove_session/.test(line))
+    return "select set_config('app.tenant_id', …) ×4, app.prove_session(…) (tenant context + session check)";
   if (SET_CONTEXT.test(line)) return "select set_config('app.tenant_id', …) ×4 (tenant context)";
   if (/^with live as \( select s\.id, s\.last_seen_at/.test(line))
     return 'select … from sessions join users (+ last_seen_at moved when a minute old) (session check)';

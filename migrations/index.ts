@@ -19,6 +19,7 @@ import { BillingStanding1795620000000 } from './1795620000000-billing-standing';
 import { Exports1795630000000 } from './1795630000000-exports';
 import { TenantLifecycle1795640000000 } from './1795640000000-tenant-lifecycle';
 import { LeadVersions1795650000000 } from './1795650000000-lead-versions';
+import { SessionProof1795660000000 } from './1795660000000-session-proof';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   Exports1795630000000,
   TenantLifecycle1795640000000,
   LeadVersions1795650000000,
+  SessionProof1795660000000,
 ];

@@ -1,9 +1,13 @@
 import { TestingModule } from '@nestjs/testing';
+import { createHash, randomBytes } from 'node:crypto';
+import { ClsService } from 'nestjs-cls';
 import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { v7 as newId } from 'uuid';
+import { SessionProofError, SessionProofErrorCode } from '@forecourt/core';
 import {
   NestedTenantTransactionError,
+  type SessionProof,
   TenantScope,
   TenantScopeError,
   TenantTransaction,
@@ -131,6 +135,98 @@ describe('TenantTransaction.statement', () => {
     expect(
       (await transactions.statement(scopeOf(a), 'select 1 from stores where id = $1', [id])).rowCount,
     ).toBe(1);
+  });
+});
+
+describe('a session check deferred to the first unit of work', () => {
+  let owner: Pool;
+  let cls: ClsService;
+  let proof: SessionProof;
+
+  beforeAll(() => {
+    owner = new Pool({ connectionString: db.adminUrl, max: 1 });
+    cls = moduleRef.get(ClsService);
+  });
+
+  afterAll(() => owner.end());
+
+  /** A fresh live session of tenant a's admin, and the proof of it. */
+  beforeEach(async () => {
+    const secret = randomBytes(32);
+    const tokenHash = createHash('sha256').update(secret).digest();
+    const sessionId = newId();
+    const userId = a.userIds[0]!;
+    await owner.query(
+      `insert into sessions (id, user_id, token_hash, expires_at) values ($1, $2, $3, now() + interval '1 hour')`,
+      [sessionId, userId, tokenHash],
+    );
+    const { rows } = await owner.query<{ v: string }>(
+      'select permissions_version::text as v from users where id = $1',
+      [userId],
+    );
+    proof = { sessionId, userId, tokenHash, idleMinutes: 30, permissionsVersion: rows[0]!.v };
+  });
+
+  const inRequest = <T>(work: () => Promise<T>) => cls.run(work);
+  const revoke = () => owner.query('update sessions set revoked_at = now() where id = $1', [proof.sessionId]);
+  const failure = (code: SessionProofErrorCode) =>
+    expect.objectContaining({ constructor: SessionProofError, code }) as unknown;
+
+  it('lets the first unit through when the session is live, and settles the check', async () => {
+    await inRequest(async () => {
+      transactions.deferSessionCheck(proof);
+      expect(transactions.sessionCheckPending()).toBe(true);
+      expect((await visibleStoreTenants(scopeOf(a))).length).toBeGreaterThan(0);
+      expect(transactions.sessionCheckPending()).toBe(false);
+      await revoke();
+      // Checked once per request: later units do not repeat it.
+      expect((await visibleStoreTenants(scopeOf(a))).length).toBeGreaterThan(0);
+    });
+  });
+
+  it('stops a transaction before its work commits when the session has ended', async () => {
+    await revoke();
+    const name = `Unproven ${newId()}`;
+    await inRequest(async () => {
+      transactions.deferSessionCheck(proof);
+      await expect(transactions.run(scopeOf(a), () => stores.create({ name }))).rejects.toEqual(
+        failure(SessionProofErrorCode.Ended),
+      );
+    });
+    const { rowCount } = await owner.query('select 1 from stores where name = $1', [name]);
+    expect(rowCount).toBe(0);
+  });
+
+  it('stops a statement before it returns a row when the permissions changed', async () => {
+    await inRequest(async () => {
+      transactions.deferSessionCheck({
+        ...proof,
+        permissionsVersion: String(Number(proof.permissionsVersion) + 1),
+      });
+      await expect(visibleStoreTenants(scopeOf(a))).rejects.toEqual(failure(SessionProofErrorCode.Outdated));
+      expect(transactions.sessionCheckPending()).toBe(true);
+    });
+  });
+
+  it('leaves a detached statement alone, and proveSession makes the check on its own', async () => {
+    await revoke();
+    await inRequest(async () => {
+      transactions.deferSessionCheck(proof);
+      const detached = await transactions.statement(scopeOf(a), 'select 1 as one', [], { detached: true });
+      expect(detached.rows).toEqual([{ one: 1 }]);
+      expect(transactions.sessionCheckPending()).toBe(true);
+      await expect(transactions.proveSession()).rejects.toEqual(failure(SessionProofErrorCode.Ended));
+    });
+  });
+
+  it('is waived by a full check (null), whatever the request started with', async () => {
+    await revoke();
+    await inRequest(async () => {
+      transactions.deferSessionCheck(proof);
+      transactions.deferSessionCheck(null);
+      expect(transactions.sessionCheckPending()).toBe(false);
+      await expect(transactions.proveSession()).resolves.toBeUndefined();
+    });
   });
 });
 

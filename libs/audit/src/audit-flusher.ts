@@ -140,7 +140,7 @@ export class AuditFlusher implements BeforeApplicationShutdown {
         last?.seq,
         last?.hash,
       ],
-      { prepared: true },
+      { prepared: true, detached: true },
     );
     const found = rows[0]!;
     if (found.sealed) return;

@@ -49,9 +49,12 @@ export class AuditTrail {
   /**
    * Records an event that describes no write (a read, a denial) in `tenantId`'s chain (null: the
    * platform's); resolves once it has committed, so the response can only follow a durable event.
+   * A caller whose session check is still pending is proven first: the batch it joins carries no
+   * check of its own, and an event must not outlive a refused request.
    */
-  record(ctx: RequestContext | null, tenantId: string | null, entry: AuditEntry): Promise<void> {
-    return this.flusher.write(auditEvent(tenantId ?? PLATFORM_CHAIN, newId(), ctx, entry));
+  async record(ctx: RequestContext | null, tenantId: string | null, entry: AuditEntry): Promise<void> {
+    await this.transactions.proveSession();
+    await this.flusher.write(auditEvent(tenantId ?? PLATFORM_CHAIN, newId(), ctx, entry));
   }
 
   /**

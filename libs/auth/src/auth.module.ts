@@ -8,6 +8,7 @@ import { KeyStore } from './key-store';
 import { PasswordHasher } from './password-hasher';
 import { PlatformOwners } from './platform-owners';
 import { SsoEnforcement } from './saml/sso-enforcement';
+import { SessionCheckBeforeAnswer } from './session-check-before-answer';
 import { SessionGuard } from './session.guard';
 import { Sessions } from './sessions';
 
@@ -24,6 +25,7 @@ import { Sessions } from './sessions';
     PlatformOwners,
     SessionGuard,
     Sessions,
+    SessionCheckBeforeAnswer,
   ],
   exports: [
     AuthAttempts,

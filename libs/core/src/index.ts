@@ -23,6 +23,7 @@ export {
   requestIdFrom,
   type TenantAccess,
 } from './request-context';
+export { SessionProofError, SessionProofErrorCode } from './session-proof-error';
 export { ValidationFailedException, toProblem } from './to-problem';
 export { createValidationPipe } from './validation';
 export { RouteIds } from './route-ids';

@@ -34,6 +34,7 @@ export {
 } from './tenant-scope';
 export {
   NestedTenantTransactionError,
+  type SessionProof,
   type TenantQueries,
   type TenantStatementOptions,
   TenantTransaction,

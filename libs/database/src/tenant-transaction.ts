@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ClsService } from 'nestjs-cls';
+import { SessionProofError, SessionProofErrorCode } from '@forecourt/core';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { type CopyOut, startCopyOut } from './copy-out';
@@ -39,6 +40,24 @@ export interface TenantStatementOptions extends Pick<TenantTransactionOptions, '
    * be built from request data, or every variant would stay prepared).
    */
   prepared?: boolean;
+  /**
+   * Work not done for the request's caller (one statement carrying many requests' audit events):
+   * it neither carries the caller's deferred session check nor counts as having made it.
+   */
+  detached?: boolean;
+}
+
+/**
+ * What the database checks to prove a caller's session (`app.prove_session`): the session is
+ * live (not revoked, expired, idle or deactivated) and its person's permissions are still those
+ * the API cached with it.
+ */
+export interface SessionProof {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly tokenHash: Buffer;
+  readonly idleMinutes: number;
+  readonly permissionsVersion: string;
 }
 
 /** Tenant-scoped queries outside a transaction, each its own unit of work ({@link TenantTransaction.statement}). */
@@ -62,6 +81,17 @@ export class NestedTenantTransactionError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const CURRENT_WORK = Symbol('TenantWork');
+const DEFERRED_SESSION_CHECK = Symbol('DeferredSessionCheck');
+
+/** A request's session check, deferred to its first unit of work; shared by every unit of the request. */
+interface DeferredSessionCheck {
+  readonly proof: SessionProof;
+  proven: boolean;
+  /** The context statement of the open transaction that carries the check, until it answers. */
+  inFlight?: Promise<void>;
+  /** The database's refusal, once a unit met it: the request is answered by it, never checked again. */
+  failure?: SessionProofError;
+}
 
 // Transaction-local settings (set_config(..., true)): they end with the transaction, so a pooled
 // connection never carries one request's tenant into the next.
@@ -69,11 +99,41 @@ const SET_CONTEXT = `select set_config('app.tenant_id', $1, true), set_config('a
   set_config('app.user_id', $3, true), set_config('statement_timeout', $4, true)`;
 /** The context statement is prepared once per connection: it starts every unit of work. */
 const SET_CONTEXT_NAME = 'fc_set_context';
+/** The context statement that also proves the caller's session: it raises FC401 or FC409 instead. */
+const SET_CONTEXT_PROVING = `${SET_CONTEXT}, app.prove_session($5, $6, $7, $8, $9)`;
+const SET_CONTEXT_PROVING_NAME = 'fc_set_context_proving';
 
 function contextParams(scope: TenantScope, options: TenantTransactionOptions): string[] {
   const settings = scopeSettings(scope);
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return [settings.tenantId, settings.storeIds, settings.userId, String(Math.max(1, Math.floor(timeout)))];
+}
+
+/** The statement that starts a unit of work: the context, and the caller's session check when one is due. */
+function contextStatement(
+  scope: TenantScope,
+  options: TenantTransactionOptions,
+  check: DeferredSessionCheck | undefined,
+): { name: string; text: string; values: unknown[] } {
+  const values = contextParams(scope, options);
+  if (!check) return { name: SET_CONTEXT_NAME, text: SET_CONTEXT, values };
+  const { sessionId, userId, tokenHash, idleMinutes, permissionsVersion } = check.proof;
+  return {
+    name: SET_CONTEXT_PROVING_NAME,
+    text: SET_CONTEXT_PROVING,
+    values: [...values, sessionId, userId, tokenHash, idleMinutes, permissionsVersion],
+  };
+}
+
+/**
+ * The database's refusal of a deferred session check, as the error the API answers with; kept on
+ * the check, so that the rest of the request meets the same answer without asking again.
+ */
+function sessionProofFailure(error: unknown, check: DeferredSessionCheck | undefined): unknown {
+  if (!(error instanceof DatabaseError) || !check) return error;
+  if (error.code === 'FC401') check.failure = new SessionProofError(SessionProofErrorCode.Ended);
+  else if (error.code === 'FC409') check.failure = new SessionProofError(SessionProofErrorCode.Outdated);
+  return check.failure ?? error;
 }
 
 /**
@@ -97,15 +157,25 @@ export class TenantTransaction {
     work: (tx: TenantWork) => Promise<T>,
     options: TenantTransactionOptions = {},
   ): Promise<T> {
-    const params = contextParams(scope, options);
+    const check = this.dueSessionCheck(false);
+    const contextQuery = contextStatement(scope, options, check);
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
 
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const context = Promise.all([
-      client.query(options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin'),
-      client.query({ name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: params }),
-    ]);
+    const begin = client.query(
+      options.readOnlySnapshot ? 'begin isolation level repeatable read read only' : 'begin',
+    );
+    const contextSet = client.query(contextQuery).then(
+      () => {
+        if (check) check.proven = true;
+      },
+      (failure: unknown) => {
+        throw sessionProofFailure(failure, check);
+      },
+    );
+    if (check) check.inFlight = contextSet;
+    const context = Promise.all([begin, contextSet]);
     context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
     markTransactionOpen(runner, true);
 
@@ -135,7 +205,7 @@ export class TenantTransaction {
       } catch (rollbackError) {
         broken = rollbackError as Error;
       }
-      throw contextFailure ?? error;
+      throw sessionProofFailure(contextFailure ?? error, check);
     } finally {
       markTransactionOpen(runner, false);
       await releaseRunner(runner, broken);
@@ -154,7 +224,8 @@ export class TenantTransaction {
     params: unknown[] = [],
     options: TenantStatementOptions = {},
   ): Promise<QueryResult<R>> {
-    const context = contextParams(scope, options);
+    const check = this.dueSessionCheck(options.detached === true);
+    const context = contextStatement(scope, options, check);
     if (this.cls.isActive() && this.cls.get(CURRENT_WORK)) throw new NestedTenantTransactionError();
 
     // Straight from the driver's pool: a query runner would add nothing but overhead here.
@@ -168,15 +239,17 @@ export class TenantTransaction {
     };
     client.on('error', onError);
     try {
-      return await runScopedStatement<R>(
-        client,
-        { name: SET_CONTEXT_NAME, text: SET_CONTEXT, values: context },
-        { text: sql, values: params, name: options.prepared ? preparedName(sql) : undefined },
-      );
+      const result = await runScopedStatement<R>(client, context, {
+        text: sql,
+        values: params,
+        name: options.prepared ? preparedName(sql) : undefined,
+      });
+      if (check) check.proven = true;
+      return result;
     } catch (error) {
       // A database error leaves the connection idle and clean; anything else may not have.
       if (!(error instanceof DatabaseError)) broken = error as Error;
-      throw error;
+      throw sessionProofFailure(error, check);
     } finally {
       client.removeListener('error', onError);
       client.release(broken);
@@ -194,6 +267,41 @@ export class TenantTransaction {
   /** The driver's pool of runtime connections. */
   private pool(): Pool {
     return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * Defers this request's session check to its first unit of work: the statement that sets that
+   * unit's context also proves the session (`app.prove_session`), and fails with a
+   * {@link SessionProofError} before any row comes back if it cannot. For a caller the API
+   * already knows (its principal cached with `proof`); a request whose work touches no table
+   * must call {@link proveSession} before it answers. `null`: the session was checked in full
+   * already, nothing is deferred (whatever state this request's context started with).
+   */
+  deferSessionCheck(proof: SessionProof | null): void {
+    if (!proof && !this.cls.isActive()) return;
+    this.cls.set(DEFERRED_SESSION_CHECK, proof ? { proof, proven: false } : undefined);
+  }
+
+  /** Whether this request's deferred session check has yet to be made. */
+  sessionCheckPending(): boolean {
+    return this.dueSessionCheck(false) !== undefined;
+  }
+
+  /** Makes this request's deferred session check now, if it is still pending (one round trip). */
+  async proveSession(): Promise<void> {
+    const check = this.dueSessionCheck(false);
+    if (!check) return;
+    if (check.failure) throw check.failure;
+    // Inside the transaction that carries the check (a denial recorded mid-way), its answer is the proof.
+    if (check.inFlight) await check.inFlight;
+    if (check.proven) return;
+    await this.statement({ tenantId: null, stores: [], userId: check.proof.userId }, 'select 1');
+  }
+
+  private dueSessionCheck(detached: boolean): DeferredSessionCheck | undefined {
+    if (detached || !this.cls.isActive()) return undefined;
+    const check = this.cls.get<DeferredSessionCheck | undefined>(DEFERRED_SESSION_CHECK);
+    return check && !check.proven ? check : undefined;
   }
 
   /** The unit of work open in this async context; throws when there is none. */

@@ -4,7 +4,7 @@ import { AuthModule, SessionGuard, Sessions } from '@forecourt/auth';
 import { AccessGuard, Can } from '@forecourt/authz';
 import { seedTenant, type SeededTenant, startTestApi, TestApi } from '@forecourt/test-harness';
 
-/** A read that touches no table once the caller's access is cached: only the session check stands in its way. */
+/** A read that touches no table once the caller's access is cached: nothing to carry the session check. */
 @Controller('v1/tenants/:tenantId/tableless-probe')
 @UseGuards(SessionGuard, AccessGuard)
 class TablelessProbeController {
@@ -29,7 +29,7 @@ beforeAll(async () => {
   api = await startTestApi({ extraImports: [TablelessProbeModule] });
   owner = new Pool({ connectionString: api.db.adminUrl, max: 2 });
   runtime = new Pool({ connectionString: api.db.runtimeUrl, max: 2 });
-  tenant = await seedTenant(runtime, 'changes');
+  tenant = await seedTenant(runtime, 'deferred');
   adminId = tenant.userIds[0]!;
 });
 
@@ -39,7 +39,7 @@ afterAll(async () => {
   await api.close();
 });
 
-/** A new session of the tenant's dealer_admin, already used once (anything an instance might remember of it, it does). */
+/** A new session of the tenant's dealer_admin, already checked once by a read (so the API knows it). */
 async function knownSession(): Promise<string> {
   const { token } = await api.app.get(Sessions).issue(adminId);
   expect((await get(leads(), token)).status).toBe(200);
@@ -48,7 +48,7 @@ async function knownSession(): Promise<string> {
 
 async function get(url: string, token: string) {
   counter += 1;
-  const requestId = `changes-${counter}-${Date.now()}`;
+  const requestId = `deferred-${counter}-${Date.now()}`;
   const response = await api.app.inject({
     method: 'GET',
     url,
@@ -83,7 +83,27 @@ async function setRole(role: string): Promise<void> {
   ]);
 }
 
-describe('a change to a session or its permissions takes effect on the very next read', () => {
+describe('a read by a session the API already knows (the check rides on its first statement)', () => {
+  it('makes no separate session check; a write still does', async () => {
+    const token = await knownSession();
+    const sessions = api.app.get(Sessions);
+    const fullChecks = jest.spyOn(sessions, 'authenticate');
+    try {
+      expect((await get(leads(), token)).status).toBe(200);
+      expect(fullChecks).not.toHaveBeenCalled();
+      const write = await api.app.inject({
+        method: 'POST',
+        url: '/v1/auth/logout',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(write.statusCode).toBe(204);
+      expect(fullChecks).toHaveBeenCalledTimes(1);
+    } finally {
+      fullChecks.mockRestore();
+    }
+    expect((await get(leads(), token)).status).toBe(401);
+  });
+
   it('is refused with 401 once the session is revoked, and records nothing', async () => {
     const token = await knownSession();
     await owner.query('update sessions set revoked_at = now() where user_id = $1', [adminId]);
@@ -117,7 +137,7 @@ describe('a change to a session or its permissions takes effect on the very next
     }
   });
 
-  it('moves the idle clock when it is more than a minute old', async () => {
+  it('moves the idle clock when it is more than a minute old, as the full check does', async () => {
     const token = await knownSession();
     await owner.query(
       `update sessions set last_seen_at = now() - interval '5 minutes' where user_id = $1 and revoked_at is null`,
@@ -131,7 +151,7 @@ describe('a change to a session or its permissions takes effect on the very next
     expect(rows[0]!.age).toBeLessThan(60);
   });
 
-  it('sees a role taken away: answered as the new role, one denial recorded', async () => {
+  it('sees a role taken away on the very next read: served again with the new permissions, one denial recorded', async () => {
     const token = await knownSession();
     expect((await get(auditEvents(), token)).status).toBe(200);
     await setRole('dealer_sales');
@@ -145,7 +165,7 @@ describe('a change to a session or its permissions takes effect on the very next
     }
   });
 
-  it('sees a role given: the read that was refused before now succeeds', async () => {
+  it('sees a role given on the very next read: the read that was refused before now succeeds', async () => {
     await setRole('dealer_sales');
     let token: string;
     try {
@@ -159,14 +179,14 @@ describe('a change to a session or its permissions takes effect on the very next
     expect(await eventsOf(next.sent)).not.toContain('authz.denied');
   });
 
-  it('refuses a read that touches no table once the session is revoked', async () => {
+  it('answers a read that touches no table only after proving the session', async () => {
     const token = await knownSession();
     expect((await get(probe('?echo=hi'), token)).status).toBe(200);
     await owner.query('update sessions set revoked_at = now() where user_id = $1', [adminId]);
     expect((await get(probe('?echo=hi'), token)).status).toBe(401);
   });
 
-  it('answers 401, not 400, to a refused input once the session is revoked', async () => {
+  it('answers a refused input (400) only after proving the session', async () => {
     const token = await knownSession();
     expect((await get(`${leads()}?limit=abc`, token)).status).toBe(400);
     await owner.query('update sessions set revoked_at = now() where user_id = $1', [adminId]);
