@@ -20,6 +20,7 @@ import { Exports1795630000000 } from './1795630000000-exports';
 import { TenantLifecycle1795640000000 } from './1795640000000-tenant-lifecycle';
 import { LeadVersions1795650000000 } from './1795650000000-lead-versions';
 import { SessionProof1795660000000 } from './1795660000000-session-proof';
+import { PlatformRoleVersion1795670000000 } from './1795670000000-platform-role-version';
 
 /** Every migration, oldest first. A new migration is added here as well as to this folder. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   TenantLifecycle1795640000000,
   LeadVersions1795650000000,
   SessionProof1795660000000,
+  PlatformRoleVersion1795670000000,
 ];

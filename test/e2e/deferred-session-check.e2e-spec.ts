@@ -179,6 +179,21 @@ describe('a read by a session the API already knows (the check rides on its firs
     expect(await eventsOf(next.sent)).not.toContain('authz.denied');
   });
 
+  it('sees a platform role taken away on the very next read (the users row moves the permissions version)', async () => {
+    await owner.query(`update users set platform_role = 'platform_owner' where id = $1`, [adminId]);
+    try {
+      const { token } = await api.app.get(Sessions).issue(adminId);
+      expect((await get('/v1/platform/tenants', token)).status).toBe(200);
+      expect((await get('/v1/platform/tenants', token)).status).toBe(200); // served with the check deferred
+      await owner.query(`update users set platform_role = null where id = $1`, [adminId]);
+      const next = await get('/v1/platform/tenants', token);
+      expect(next.status).toBe(403);
+      expect(await eventsOf(next.sent)).toEqual(['authz.denied']);
+    } finally {
+      await owner.query(`update users set platform_role = null where id = $1`, [adminId]);
+    }
+  });
+
   it('answers a read that touches no table only after proving the session', async () => {
     const token = await knownSession();
     expect((await get(probe('?echo=hi'), token)).status).toBe(200);
