@@ -52,9 +52,10 @@ export class AuditTrail {
    * A caller whose session check is still pending is proven first: the batch it joins carries no
    * check of its own, and an event must not outlive a refused request.
    */
-  async record(ctx: RequestContext | null, tenantId: string | null, entry: AuditEntry): Promise<void> {
-    await this.transactions.proveSession();
-    await this.flusher.write(auditEvent(tenantId ?? PLATFORM_CHAIN, newId(), ctx, entry));
+  record(ctx: RequestContext | null, tenantId: string | null, entry: AuditEntry): Promise<void> {
+    const write = () => this.flusher.write(auditEvent(tenantId ?? PLATFORM_CHAIN, newId(), ctx, entry));
+    // A read's event comes after its statement made the check: no extra promise on that path.
+    return this.transactions.sessionCheckPending() ? this.transactions.proveSession().then(write) : write();
   }
 
   /**

@@ -5,6 +5,8 @@ import { sha256 } from './signed-token';
 export const SESSION_COOKIE = 'fc_session';
 export const CSRF_COOKIE = 'fc_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
+/** Methods that change nothing: no CSRF token needed, and the session check may be deferred. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The CSRF token of a browser session, derived from the session token: a page of another origin

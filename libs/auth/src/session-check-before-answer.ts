@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, SessionProofError, SessionProofErrorCode, toProblem } from '@forecourt/core';
 import { TenantTransaction } from '@forecourt/database';
+import { SAFE_METHODS } from './browser-session';
 
 /**
  * Sent on a read served again because its deferred session check found the permissions changed:
@@ -10,8 +11,6 @@ import { TenantTransaction } from '@forecourt/database';
  * opts out of the deferred check.
  */
 export const SESSION_RECHECK_HEADER = 'x-forecourt-session-recheck';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Headers of a response served again that belong to that inner exchange, not to this one. */
 const EXCHANGE_HEADERS = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
 

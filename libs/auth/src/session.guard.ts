@@ -1,11 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { type AuthenticatedRequest, PRINCIPAL } from '@forecourt/core';
 import { AuthError, AuthErrorCode } from './auth-error';
-import { CSRF_HEADER, csrfTokenMatches, SESSION_COOKIE } from './browser-session';
+import { CSRF_HEADER, csrfTokenMatches, SAFE_METHODS, SESSION_COOKIE } from './browser-session';
 import { SESSION_RECHECK_HEADER } from './session-check-before-answer';
 import { Sessions } from './sessions';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Admits a request only with a live session: `Authorization: Bearer <token>` (API clients), or
