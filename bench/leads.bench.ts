@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -542,6 +542,30 @@ async function measureRow(own: HttpReadBench, row: LoadRow, postmasterPid: numbe
   row.samples.push({ ...sample, cpuPerOp: cpuMicros / completed });
 }
 
+/**
+ * What the p99 aim asks of this machine, by Little's law: with CONNECTIONS requests always in
+ * flight, the mean response time is CONNECTIONS ÷ the rate, and the rate can't pass the CPUs ÷ the
+ * CPU one request costs. Given for the whole machine (the load generator included) and for the
+ * server alone (API and PostgreSQL, as on a machine whose load comes from elsewhere); and, with
+ * the tail the row showed (its p99 ÷ its mean), the CPU per request a p99 under the aim needs.
+ */
+function capacity(row: LoadRow): string {
+  const cpus = availableParallelism();
+  const machine = median(row.machineCpu);
+  const server = median(row.samples.map((sample) => sample.cpuPerOp ?? Number.NaN)) + median(row.databaseCpu);
+  const tail = median(row.samples.map((sample) => sample.p99 / ((CONNECTIONS / sample.opsPerSecond) * 1000)));
+  const bound = (micros: number) => {
+    const ceiling = (cpus * 1e6) / micros;
+    return `${micros.toFixed(0)} µs → at most ${ceiling.toFixed(0)}/s → a mean of at least ${((CONNECTIONS / ceiling) * 1000).toFixed(1)} ms`;
+  };
+  const needed = (cpus * 1e6 * (P99_AIM_MS / 1000)) / (tail * CONNECTIONS);
+  return (
+    `capacity, row ${row.id} (${CONNECTIONS} connections, ${cpus} CPUs): machine ${bound(machine)}; ` +
+    `server alone ${bound(server)}; p99 ${tail.toFixed(1)}× the mean, so a p99 under ${P99_AIM_MS} ms needs ` +
+    `≤ ${needed.toFixed(0)} µs per request`
+  );
+}
+
 /** `row` against the other build's API process (`BENCH_LEADS_COMPARE_DIST`), with its sessions. */
 function otherBuildRow(row: LoadRow, other: HttpReadBench, tokens: readonly string[]): LoadRow {
   return {
@@ -1042,6 +1066,7 @@ async function main(): Promise<void> {
         table,
         '',
         ...aims,
+        ...[rows[0]!, rows[1]!, rows[2]!].map(capacity),
         `row 7 (sales list) ÷ raw pg per round: ${perRound(rows[6]!)}; row 5 (admin list): ${perRound(rows[4]!)}`,
         ...(other ? [comparison(rows)] : []),
         '',
