@@ -53,7 +53,7 @@ import {
   type ProfileSummary,
   summarizeProfile,
 } from './leads-load';
-import { median, pick, type Sample } from './measure';
+import { median, pick, quantile, type Sample } from './measure';
 import { sentStatements, statementCosts } from './leads-statements';
 import { machine, markdownTable, roundRatio } from './report';
 
@@ -91,6 +91,9 @@ const STATEMENT_SECONDS = 0.6;
 /** Issue 7's aims for the fully secured customer detail read. */
 const RATIO_AIM = 0.5;
 const P99_AIM_MS = 30;
+/** The paced rows offer this share of the rate the secured admin read served at saturation. */
+const PACED_SHARE = 0.5;
+const PACED_ROUNDS = 3;
 
 const STARTED = performance.now();
 const clock = () => {
@@ -566,6 +569,74 @@ function capacity(row: LoadRow): string {
   );
 }
 
+/**
+ * Rows at one fixed rate for all of them: each response's time while the machine has headroom,
+ * beside the same rows at saturation above. Not issue 7's figure (that is at saturation), but
+ * it tells the read's own latency apart from the queueing of a machine run flat out.
+ */
+async function pacedTable(own: HttpReadBench, rows: readonly LoadRow[], rate: number): Promise<string> {
+  const measured = rows.map((row) => ({ row, samples: [] as Sample[] }));
+  for (let round = 0; round < PACED_ROUNDS; round++) {
+    for (let index = 0; index < measured.length; index++) {
+      const { row, samples } = measured[(index + round) % measured.length]!;
+      const api = row.api ?? own;
+      await pacedLoad(api.origin, row.target, WARMUP_SECONDS, rate);
+      samples.push(await pacedLoad(api.origin, row.target, SECONDS, rate));
+    }
+  }
+  return markdownTable(
+    ['#', 'benchmark', 'offered req/s', 'answered req/s', 'p50 ms', 'p99 ms', 'p99 per round'],
+    measured.map(({ row, samples }) => [
+      row.id,
+      row.label,
+      String(rate),
+      median(samples.map((sample) => sample.opsPerSecond)).toFixed(0),
+      median(samples.map((sample) => sample.p50)).toFixed(2),
+      median(samples.map((sample) => sample.p99)).toFixed(2),
+      samples.map((sample) => sample.p99.toFixed(1)).join(', '),
+    ]),
+  );
+}
+
+/**
+ * CONNECTIONS keep-alive connections sending `rate` requests per second between them, evenly
+ * spaced (connection `c` sends at its own offset, then every CONNECTIONS ÷ `rate` seconds, or as
+ * soon as its answer is in when that is later). Each response is timed from the moment it was due
+ * to be sent, so a connection that falls behind counts its wait (no coordinated omission).
+ * autocannon's own rate limit sends each second's quota in a burst, which measures the burst.
+ */
+async function pacedLoad(origin: string, target: LoadTarget, seconds: number, rate: number): Promise<Sample> {
+  const interval = (CONNECTIONS / rate) * 1000;
+  const start = performance.now() + 20;
+  const end = start + seconds * 1000;
+  const latencies: number[] = [];
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, connection) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const next = target.pathFor(connection);
+      const token = target.tokens.length ? target.tokens[connection % target.tokens.length] : undefined;
+      try {
+        for (let due = start + (connection / CONNECTIONS) * interval; due < end; due += interval) {
+          const wait = due - performance.now();
+          if (wait > 0) await sleep(wait);
+          if ((await timedGet(agent, origin, next(), token)) !== 200) failed++;
+          latencies.push(performance.now() - due);
+        }
+      } finally {
+        agent.destroy();
+      }
+    }),
+  );
+  if (failed > 0) throw new Error(`paced GET ${target.pathFor(0)()} (…): ${failed} failed requests`);
+  latencies.sort((a, b) => a - b);
+  return {
+    opsPerSecond: latencies.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
+}
+
 /** `row` against the other build's API process (`BENCH_LEADS_COMPARE_DIST`), with its sessions. */
 function otherBuildRow(row: LoadRow, other: HttpReadBench, tokens: readonly string[]): LoadRow {
   return {
@@ -1029,7 +1100,10 @@ async function main(): Promise<void> {
             .join(', '),
       );
     }
-    progress('rounds done; CPU profiles');
+    const pacedRate = Math.round(PACED_SHARE * median(rows[1]!.samples.map((sample) => sample.opsPerSecond)));
+    progress(`rounds done; rows 1–3 paced at ${pacedRate} requests/s`);
+    const paced = await pacedTable(api, [rows[0]!, rows[1]!, rows[2]!], pacedRate);
+    progress('CPU profiles');
     const profiled = [
       await profileRow(api, profileDir, rows[0]!, postmasterPid),
       await profileRow(api, profileDir, rows[1]!, postmasterPid),
@@ -1069,6 +1143,12 @@ async function main(): Promise<void> {
         ...[rows[0]!, rows[1]!, rows[2]!].map(capacity),
         `row 7 (sales list) ÷ raw pg per round: ${perRound(rows[6]!)}; row 5 (admin list): ${perRound(rows[4]!)}`,
         ...(other ? [comparison(rows)] : []),
+        '',
+        `Rows 1–3 again at one fixed rate, ${(PACED_SHARE * 100).toFixed(0)} % of what row 2 served above ` +
+          `(${CONNECTIONS} connections, each waiting for its answer; ${PACED_ROUNDS} interleaved rounds, medians; ` +
+          'each response timed from its own send):',
+        '',
+        paced,
         '',
         planTable,
         '',
