@@ -92,7 +92,7 @@ const STATEMENT_SECONDS = 0.6;
 const RATIO_AIM = 0.5;
 const P99_AIM_MS = 30;
 /** The paced rows offer this share of the rate the secured admin read served at saturation. */
-const PACED_SHARE = 0.5;
+const PACED_SHARE = 0.25;
 const PACED_ROUNDS = 3;
 
 const STARTED = performance.now();
