@@ -396,5 +396,30 @@ describe('TenantWork.copyOut', () => {
       expect(await visibleStoreTenants(scopeOf(a))).toContain(a.id);
       await transactions.run(scopeOf(a), (tx) => tx.query('select 1'));
     }
+    expect(await pipelinedConnections()).toEqual([true, true]);
+  });
+
+  it('puts no connection back out of pipeline mode after a COPY that failed in PostgreSQL', async () => {
+    await expect(
+      transactions.run(scopeOf(a), async (tx) => {
+        for await (const chunk of tx.copyOut('copy (select 1 / 0) to stdout').chunks())
+          expect(chunk).toBeUndefined();
+      }),
+    ).rejects.toThrow('division by zero');
+    expect(await pipelinedConnections()).toEqual([true, true]);
   });
 });
+
+/**
+ * Whether each of the pool's two connections is in pipeline mode: one left out of it would send
+ * every later query a round trip at a time, through the queue pg 9 removes.
+ */
+async function pipelinedConnections(): Promise<boolean[]> {
+  const runners = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
+  try {
+    const clients = (await Promise.all(runners.map((runner) => runner.connect()))) as PoolClient[];
+    return clients.map((client) => (client as unknown as { pipeline: boolean }).pipeline);
+  } finally {
+    await Promise.all(runners.map((runner) => runner.release()));
+  }
+}

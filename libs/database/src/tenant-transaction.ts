@@ -179,14 +179,19 @@ export class TenantTransaction {
     context.catch(() => undefined); // observed below; this only keeps an early failure "handled"
     markTransactionOpen(runner, true);
 
+    // A connection in a state not to be reused (a failed ROLLBACK, a COPY that ended in an error)
+    // is destroyed on release instead of going back to the pool.
+    let broken: Error | undefined;
     const tx: TenantWork = {
       scope,
       manager: runner.manager,
       query: (sql, values) => client.query(sql, values),
-      copyOut: (sql) => startCopyOut(client, this.pool(), sql, context),
+      copyOut: (sql) =>
+        startCopyOut(client, this.pool(), sql, context, (reason) => {
+          broken ??= reason;
+        }),
     };
 
-    let broken: Error | undefined;
     try {
       const result = await this.cls.run({ ifNested: 'inherit' }, () => {
         this.cls.set(CURRENT_WORK, tx);
