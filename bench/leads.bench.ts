@@ -1146,7 +1146,7 @@ async function main(): Promise<void> {
         '',
         `Rows 1–3 again at one fixed rate, ${(PACED_SHARE * 100).toFixed(0)} % of what row 2 served above ` +
           `(${CONNECTIONS} connections, each waiting for its answer; ${PACED_ROUNDS} interleaved rounds, medians; ` +
-          'each response timed from its own send):',
+          'each response timed from when it was due to be sent):',
         '',
         paced,
         '',
