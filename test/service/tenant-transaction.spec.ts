@@ -343,17 +343,14 @@ describe('1,000 interleaved transactions for two tenants over a pool of 2 connec
     }
 
     // Both pooled connections, checked out after all of the above: no tenant, no store scope.
-    const runners = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
-    const clients = (await Promise.all(runners.map((runner) => runner.connect()))) as PoolClient[];
-    for (const client of clients) {
+    await onBothConnections(async (client) => {
       const { rows } = await client.query<{ tenant: string | null; stores: string | null }>(
         `select current_setting('app.tenant_id', true) as tenant, current_setting('app.store_ids', true) as stores`,
       );
       expect(rows[0]!.tenant ?? '').toBe('');
       expect(rows[0]!.stores ?? '').toBe('');
       expect((await client.query('select * from stores')).rowCount).toBe(0);
-    }
-    await Promise.all(runners.map((runner) => runner.release()));
+    });
   });
 });
 
@@ -410,16 +407,22 @@ describe('TenantWork.copyOut', () => {
   });
 });
 
-/**
- * Whether each of the pool's two connections is in pipeline mode: one left out of it would send
- * every later query a round trip at a time, through the queue pg 9 removes.
- */
-async function pipelinedConnections(): Promise<boolean[]> {
+/** `read` on each of the pool's two connections, both checked out together so neither is seen twice. */
+async function onBothConnections<T>(read: (client: PoolClient) => Promise<T>): Promise<T[]> {
   const runners = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
   try {
     const clients = (await Promise.all(runners.map((runner) => runner.connect()))) as PoolClient[];
-    return clients.map((client) => (client as unknown as { pipeline: boolean }).pipeline);
+    const results: T[] = [];
+    for (const client of clients) results.push(await read(client));
+    return results;
   } finally {
     await Promise.all(runners.map((runner) => runner.release()));
   }
 }
+
+/**
+ * Whether each of the pool's two connections is in pipeline mode: one left out of it would send
+ * every later query a round trip at a time, through the queue pg 9 removes.
+ */
+const pipelinedConnections = (): Promise<boolean[]> =>
+  onBothConnections((client) => Promise.resolve((client as unknown as { pipeline: boolean }).pipeline));
